@@ -1,0 +1,2 @@
+export { PalisadeError, isPalisadeError } from './palisade-error.js'
+export type { HttpErrorFields, PalisadeErrorOptions } from './palisade-error.js'

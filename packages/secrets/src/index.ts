@@ -1,0 +1,6 @@
+export { Secret, isSecret } from './secret.js'
+export type { SecretOptions } from './secret.js'
+export { readSecretFile, resolveFileVariable } from './file.js'
+export type { ReadSecretFileOptions, ResolvedVariable, ValueSource } from './file.js'
+export { SecretsError } from './errors.js'
+export type { SecretsErrorCode } from './errors.js'
