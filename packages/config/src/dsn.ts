@@ -269,6 +269,11 @@ export function assessDsn(dsn: ParsedDsn, policy: DsnPolicy, productionLike: boo
 
 /** Renders a connection string for a report: scheme, hosts and path, never the credentials. */
 export function describeDsn(dsn: ParsedDsn): string {
+  if (dsn.family === 'sqlite') {
+    return dsn.path.startsWith(':') || dsn.path === ''
+      ? `${dsn.scheme}:${dsn.path}`
+      : `${dsn.scheme}://${dsn.path}`
+  }
   const userinfo = dsn.username !== undefined || dsn.password !== undefined ? '***@' : ''
   const path = dsn.path.length > 60 ? `${dsn.path.slice(0, 60)}…` : dsn.path
   return `${dsn.scheme}:${dsn.hosts.length > 0 || userinfo !== '' ? '//' : ''}${userinfo}${dsn.hosts.map(showHost).join(',')}${path}`

@@ -74,6 +74,10 @@ const MARKERS = [
   'dontuseinproduction',
 ]
 
+// Names of a secret rather than a secret: `demo-api-key`, `your_secret_key_here`, `test-token`.
+const NAMED_PLACEHOLDER =
+  /^(?:demo|test|testing|example|sample|dummy|fake|default|my|your|dev|development|local|temp|tmp|super|some|the)+(?:api|app|access|auth|client|secret|private|signing|session|jwt|db|database)*(?:key|secret|token|password|pass|pwd)s?(?:here|value|goes|\d{0,4})*$/
+
 const TEMPLATE_PATTERNS = [
   /\$\{[^}]*\}/, // ${VAR}
   /\{\{[^}]*\}\}/, // {{var}}
@@ -220,6 +224,8 @@ function placeholderReason(value: string): string | undefined {
   if (/^x+$/.test(folded) || /^\*+$/.test(value.trim())) return 'a placeholder of repeated x or *'
   for (const candidate of [plain, folded]) {
     if (PLACEHOLDERS.has(candidate)) return 'a known placeholder'
+    if (NAMED_PLACEHOLDER.test(candidate))
+      return 'a placeholder that names a secret instead of being one'
     if (MARKERS.some((marker) => candidate.includes(marker))) return 'marked as a placeholder'
   }
   return undefined

@@ -105,6 +105,11 @@ describe('dsn() in a production-like environment', () => {
     expect(issue!.message).toContain('port')
   })
 
+  it('shows SQLite paths as written', () => {
+    expect(issuesFor('sqlite:///./app.db')[0]!.message).toContain('(sqlite:///./app.db)')
+    expect(issuesFor('sqlite::memory:')[0]!.message).toContain('(sqlite::memory:)')
+  })
+
   it('honours its waivers', () => {
     expect(rules('postgres://app@db.internal/orders', { requireTls: false })).toEqual([])
     expect(rules('sqlite:///var/lib/app.db', { allowSqlite: true })).toEqual([])

@@ -56,6 +56,10 @@ describe('secret() in a production-like environment', () => {
     ['an angle-bracket hint', '<your-key-goes-here-from-the-admin-console-1234>'],
     ['a bare $VAR', '$SESSION_KEY'],
     ['a %VAR%', '%SESSION_KEY%'],
+    ['a demo key', 'demo-api-key'],
+    ['a named secret', 'your_secret_key_here'],
+    ['a test token', 'TEST-TOKEN-123'],
+    ['a super secret password', 'SuperSecretPassword'],
   ])('refuses %s', (_label, value) => {
     expect(rules(value)).toContain('placeholder')
   })
