@@ -5,12 +5,12 @@ export type {
   LoadConfigOptions,
   ParseConfigOptions,
 } from './load.js'
-export { secret, dsn, databaseUrl, DATABASE_SCHEMES } from './validators.js'
+export { secret, dsn, databaseUrl, makePolicyValidator, DATABASE_SCHEMES } from './validators.js'
 export type { DsnSpecOptions, SecretOutput, SecretSpecOptions } from './validators.js'
 export { resolveEnvironment, isProductionLike } from './environment.js'
 export type { EnvironmentInfo } from './environment.js'
-export { ConfigError } from './issues.js'
-export type { ConfigErrorCode, ConfigIssue, IssueKind, Provenance } from './issues.js'
+export { ConfigError, RuleViolation } from './issues.js'
+export type { ConfigErrorCode, ConfigIssue, Finding, IssueKind, Provenance } from './issues.js'
 export { formatReport } from './report.js'
 export { generateEnvExample, checkEnvExample, assertEnvExample } from './env-example.js'
 export type { EnvExampleCheck, EnvExampleOptions } from './env-example.js'

@@ -208,6 +208,7 @@ export function parseConfig<const S extends ConfigSchema>(
         variable: name,
         productionLike: environment.productionLike,
         warn: (findings) => warnings.push(...toIssues(name, findings)),
+        env,
       }
       compiledSpec._parse = (raw: unknown) => extension.parse(String(raw), context)
     }

@@ -11,6 +11,8 @@ export interface ParseContext {
   readonly productionLike: boolean
   /** Reports findings that are tolerated here (development) but would be refused in production. */
   readonly warn: (findings: readonly Finding[]) => void
+  /** The whole environment being read, for rules that depend on another variable. */
+  readonly env: Readonly<Record<string, string | undefined>>
 }
 
 /** Palisade's extension of an envalid spec; kept on the spec under a registered symbol. */

@@ -239,3 +239,39 @@ export function databaseUrl<const O extends DsnSpecOptions = DsnSpecOptions>(
 ): ConfigSpec<Optionality<O, As<O>>> {
   return dsn({ ...(options ?? {}), schemes: options?.schemes ?? DATABASE_SCHEMES } as O)
 }
+
+/**
+ * Makes a validator whose rules may depend on the environment: `parse` gets the raw value and a
+ * context (`variable`, `productionLike`, `warn`, `env`) and returns the parsed value, calls
+ * `context.warn(findings)` for problems tolerated outside production, or throws a
+ * {@link RuleViolation} with findings. Problems land in the same report as every other variable.
+ *
+ * @example
+ * ```ts
+ * const featureFlag = makePolicyValidator((raw, context) => {
+ *   if (raw === 'off' && context.productionLike) {
+ *     throw new RuleViolation([{ kind: 'unsafe', rule: 'disabled', message: 'is off', fix: 'turn it on' }])
+ *   }
+ *   return raw !== 'off'
+ * })
+ * loadConfig({ SAFETY_CHECKS: featureFlag({ default: 'on' }) })
+ * ```
+ */
+export function makePolicyValidator<T>(
+  parse: (raw: string, context: ParseContext) => T,
+  base: { readonly sensitive?: boolean } = {},
+): <const O extends SpecFields<string> = SpecFields<string>>(
+  options?: O,
+) => ConfigSpec<Optionality<O, T>> {
+  if (typeof parse !== 'function') throw new TypeError('"parse" must be a function')
+  const sensitive = base.sensitive ?? false
+  return (options) => {
+    const spec: SpecFields<string> = options ?? {}
+    checkStringDefaults(spec)
+    return {
+      ...spec,
+      _parse: (input: string) => input,
+      [SPEC_EXTENSION]: { sensitive, parse },
+    }
+  }
+}
