@@ -1,0 +1,311 @@
+import { SpanStatusCode } from '@opentelemetry/api'
+import { createLocalJWKSet } from 'jose'
+import type { CryptoKey, JWSHeaderParameters, JSONWebKeySet } from 'jose'
+import type { Telemetry } from './telemetry.js'
+import type { Logger } from './types.js'
+
+/** Tuning of the JWKS cache; every value has a safe default. */
+export interface JwksOptions {
+  /** Freshness of a key set whose response has no usable `Cache-Control: max-age`. @default 600000 */
+  readonly cacheMaxAgeMs?: number | undefined
+  /** Lower bound applied to the response's `max-age`. @default 30000 */
+  readonly minCacheMaxAgeMs?: number | undefined
+  /** Upper bound applied to the response's `max-age`. @default 86400000 */
+  readonly maxCacheMaxAgeMs?: number | undefined
+  /** Least time between two fetches caused by unknown `kid`s or failures. @default 30000 */
+  readonly cooldownMs?: number | undefined
+  /** How long past its freshness a key set keeps being used while the endpoint fails. @default 3600000 */
+  readonly staleIfErrorMs?: number | undefined
+  /** Fraction of the freshness after which a request starts a background refresh. @default 0.8 */
+  readonly refreshAhead?: number | undefined
+  /** Timeout of one discovery or JWKS request. @default 5000 */
+  readonly timeoutMs?: number | undefined
+  /** Largest discovery or JWKS response accepted. @default 262144 */
+  readonly maxResponseBytes?: number | undefined
+}
+
+export const jwksDefaults = {
+  cacheMaxAgeMs: 600_000,
+  minCacheMaxAgeMs: 30_000,
+  maxCacheMaxAgeMs: 86_400_000,
+  cooldownMs: 30_000,
+  staleIfErrorMs: 3_600_000,
+  refreshAhead: 0.8,
+  timeoutMs: 5_000,
+  maxResponseBytes: 256 * 1024,
+}
+
+type Resolved = typeof jwksDefaults
+
+/** Why keys could not be had: an outage, not a bad token. */
+export class KeySourceError extends Error {
+  override name = 'KeySourceError'
+}
+
+interface KeySet {
+  readonly resolve: ReturnType<typeof createLocalJWKSet>
+  readonly text: string
+  readonly fetchedAt: number
+  readonly freshUntil: number
+  readonly staleUntil: number
+}
+
+type Fetch = typeof globalThis.fetch
+
+interface Source {
+  /** Where the key set is, or how to find it (discovery). */
+  readonly jwksUrl: () => Promise<string>
+  readonly fetch: Fetch
+  readonly logger: Logger | undefined
+  readonly telemetry: Telemetry
+  readonly now: () => number
+  readonly onChange: () => void
+}
+
+/** Reads a response body up to a limit, failing as soon as it is passed. */
+export async function readLimited(
+  response: Response,
+  limit: number,
+  what: string,
+): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel()
+    throw new KeySourceError(
+      `${what} response is ${declared} bytes, more than the ${limit} allowed`,
+    )
+  }
+  if (response.body === null) return ''
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel()
+      throw new KeySourceError(`${what} response is more than the ${limit} bytes allowed`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Fetches JSON with a timeout, no redirects and a size limit. */
+export async function fetchJson(
+  fetch: Fetch,
+  url: string,
+  options: { timeoutMs: number; maxResponseBytes: number; what: string },
+): Promise<{ json: unknown; text: string; cacheControl: string | null }> {
+  let response: Response
+  try {
+    response = await fetch(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    })
+  } catch (error) {
+    const timedOut =
+      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+    throw new KeySourceError(
+      timedOut
+        ? `${options.what} request timed out after ${options.timeoutMs} ms`
+        : `${options.what} request failed`,
+      { cause: error },
+    )
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel()
+    throw new KeySourceError(`${options.what} answered HTTP ${response.status}`)
+  }
+  let text: string
+  try {
+    text = await readLimited(response, options.maxResponseBytes, options.what)
+  } catch (error) {
+    if (error instanceof KeySourceError) throw error
+    throw new KeySourceError(`${options.what} response could not be read`, { cause: error })
+  }
+  try {
+    return {
+      json: JSON.parse(text) as unknown,
+      text,
+      cacheControl: response.headers.get('cache-control'),
+    }
+  } catch (error) {
+    throw new KeySourceError(`${options.what} response is not JSON`, { cause: error })
+  }
+}
+
+function maxAgeOf(cacheControl: string | null): number | undefined {
+  if (cacheControl === null) return undefined
+  if (/(^|,)\s*(no-store|no-cache)\s*(,|$)/i.test(cacheControl)) return 0
+  const match = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?/i.exec(cacheControl)
+  return match === null ? undefined : Number(match[1]) * 1000
+}
+
+/**
+ * The key set of one issuer: fetched once and shared by all concurrent requests, kept fresh in
+ * the background, refetched on an unknown `kid` at most once per cooldown, and kept in use for a
+ * bounded time while the endpoint fails.
+ */
+export class JwksCache {
+  readonly #options: Resolved
+  readonly #source: Source
+  #current: KeySet | undefined
+  #inflight: Promise<KeySet> | undefined
+  #lastAttempt = Number.NEGATIVE_INFINITY
+  #lastFailure = Number.NEGATIVE_INFINITY
+  #failing = false
+
+  constructor(options: Resolved, source: Source) {
+    this.#options = options
+    this.#source = source
+  }
+
+  /** Epoch ms until which the current key set may be used, or 0 when there is none. */
+  get trustedUntil(): number {
+    return this.#current?.staleUntil ?? 0
+  }
+
+  /** Fetches the key set now unless one is fresh; rejects with a KeySourceError. */
+  async ready(): Promise<void> {
+    const current = this.#current
+    if (current !== undefined && this.#source.now() < current.freshUntil) return
+    await this.#refresh()
+  }
+
+  /** The key for a token's protected header, for jose's `jwtVerify`. */
+  async getKey(header: JWSHeaderParameters): Promise<CryptoKey> {
+    const set = await this.#usableSet()
+    try {
+      return await set.resolve(header)
+    } catch (error) {
+      if (!isNoMatchingKey(error)) throw error
+    }
+    // An unknown kid: the issuer may have rotated. Share a fetch already under way, or start one
+    // when the cooldown allows; otherwise the key is unknown without asking the issuer again.
+    const now = this.#source.now()
+    let fresh: KeySet
+    if (this.#inflight !== undefined) {
+      fresh = await this.#inflight
+    } else if (now - this.#lastAttempt >= this.#options.cooldownMs) {
+      fresh = await this.#refresh()
+    } else {
+      throw new UnknownKeyError(
+        'no key with this kid, and the key set was fetched within the cooldown',
+      )
+    }
+    try {
+      return await fresh.resolve(header)
+    } catch (error) {
+      if (isNoMatchingKey(error))
+        throw new UnknownKeyError('no key with this kid in the refreshed key set')
+      throw error
+    }
+  }
+
+  async #usableSet(): Promise<KeySet> {
+    const now = this.#source.now()
+    const current = this.#current
+    if (current === undefined || now >= current.staleUntil) {
+      if (this.#inflight !== undefined) return this.#inflight
+      if (now - this.#lastFailure < Math.min(this.#options.cooldownMs, 1000)) {
+        throw new KeySourceError('no usable key set, and the last fetch failed moments ago')
+      }
+      return this.#refresh()
+    }
+    const age = now - current.fetchedAt
+    const lifetime = current.freshUntil - current.fetchedAt
+    const due = now >= current.freshUntil || age >= lifetime * this.#options.refreshAhead
+    const backingOff = this.#failing && now - this.#lastFailure < this.#options.cooldownMs
+    if (due && this.#inflight === undefined && !backingOff) {
+      // Nobody waits for this: the current set serves until the new one arrives.
+      this.#refresh().catch(() => undefined)
+    }
+    return current
+  }
+
+  #refresh(): Promise<KeySet> {
+    if (this.#inflight !== undefined) return this.#inflight
+    this.#lastAttempt = this.#source.now()
+    const inflight = this.#fetch().finally(() => {
+      this.#inflight = undefined
+    })
+    this.#inflight = inflight
+    return inflight
+  }
+
+  async #fetch(): Promise<KeySet> {
+    const { tracer, jwksFetches } = this.#source.telemetry
+    return tracer.startActiveSpan('palisade.jwt.jwks.fetch', async (span) => {
+      try {
+        const url = await this.#source.jwksUrl()
+        const { json, text, cacheControl } = await fetchJson(this.#source.fetch, url, {
+          timeoutMs: this.#options.timeoutMs,
+          maxResponseBytes: this.#options.maxResponseBytes,
+          what: 'JWKS',
+        })
+        let resolve: KeySet['resolve']
+        try {
+          resolve = createLocalJWKSet(json as JSONWebKeySet)
+        } catch (error) {
+          throw new KeySourceError('JWKS response is not a JSON Web Key Set', { cause: error })
+        }
+        const now = this.#source.now()
+        const { minCacheMaxAgeMs, maxCacheMaxAgeMs, cacheMaxAgeMs, staleIfErrorMs } = this.#options
+        const declared = maxAgeOf(cacheControl)
+        const maxAge = Math.min(
+          maxCacheMaxAgeMs,
+          Math.max(minCacheMaxAgeMs, declared ?? cacheMaxAgeMs),
+        )
+        const previous = this.#current
+        const set: KeySet = {
+          resolve,
+          text,
+          fetchedAt: now,
+          freshUntil: now + maxAge,
+          staleUntil: now + maxAge + staleIfErrorMs,
+        }
+        this.#current = set
+        if (this.#failing) {
+          this.#source.logger?.info(
+            { code: 'PALISADE_JWT_JWKS_RECOVERED' },
+            'JWKS endpoint answers again',
+          )
+        }
+        this.#failing = false
+        if (previous !== undefined && previous.text !== text) this.#source.onChange()
+        jwksFetches.add(1, { kind: 'jwks', outcome: 'ok' })
+        span.end()
+        return set
+      } catch (error) {
+        this.#lastFailure = this.#source.now()
+        const message = error instanceof Error ? error.message : 'JWKS fetch failed'
+        if (!this.#failing) {
+          // Logged once per outage, not once per request.
+          this.#source.logger?.warn(
+            { code: 'PALISADE_JWT_JWKS_UNAVAILABLE', keptKeys: this.#current !== undefined },
+            `identity provider unavailable: ${message}`,
+          )
+        }
+        this.#failing = true
+        jwksFetches.add(1, { kind: 'jwks', outcome: 'error' })
+        span.setStatus({ code: SpanStatusCode.ERROR, message })
+        span.end()
+        throw error instanceof KeySourceError
+          ? error
+          : new KeySourceError(message, { cause: error })
+      }
+    })
+  }
+}
+
+/** A `kid` the key set does not hold. */
+export class UnknownKeyError extends Error {
+  override name = 'UnknownKeyError'
+}
+
+function isNoMatchingKey(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_JWKS_NO_MATCHING_KEY'
+}

@@ -1,0 +1,368 @@
+import { SpanStatusCode } from '@opentelemetry/api'
+import { jwtVerify } from 'jose'
+import type { CryptoKey, JWTVerifyResult, JWSHeaderParameters, KeyObject } from 'jose'
+import { JwtError } from './errors.js'
+import type { JwtErrorCode } from './errors.js'
+import { extractToken } from './extract.js'
+import { JwksCache, KeySourceError, UnknownKeyError, fetchJson } from './jwks.js'
+import type { ResolvedOptions, VerifierOptions } from './options.js'
+import { checkEndpoint, normaliseTyp, resolveOptions } from './options.js'
+import { scopesOf } from './scopes.js'
+import { telemetry } from './telemetry.js'
+import { TokenCache } from './token-cache.js'
+import type { AuthInfo, Authenticator, Claims, RequestLike } from './types.js'
+
+/** Verifies bearer tokens of one issuer; create one per process and share it. */
+export interface Verifier extends Authenticator {
+  readonly enabled: true
+  /** Verifies a token (without the `Bearer ` prefix); throws a `JwtError`. */
+  verify: (token: string) => Promise<AuthInfo>
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/
+
+function decodeJson(part: string): unknown {
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown
+}
+
+/**
+ * Creates a verifier. Every option is checked here, not per request: `none`, HMAC algorithms,
+ * an empty allowlist and `http://` endpoints (outside loopback with `allowInsecureHttp`) throw a
+ * `TypeError` naming the option.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from '@palisade/jwt'
+ *
+ * const verifier = createVerifier({ issuer: 'https://id.example.com', audience: 'orders-api' })
+ * await verifier.ready() // fail fast when discovery or the JWKS is unreachable
+ * const auth = await verifier.authenticate({ headers: req.headers, url: req.url })
+ * auth.subject // the verified `sub`
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const config = resolveOptions(options)
+  const { realm, logger } = config
+  const metrics = telemetry()
+  const tokenCache = config.tokenCache > 0 ? new TokenCache(config.tokenCache) : undefined
+  const discover = discovery(config, metrics)
+  const jwks = new JwksCache(config.jwks, {
+    jwksUrl: discover,
+    fetch: config.fetch,
+    logger,
+    telemetry: metrics,
+    now: Date.now,
+    onChange: () => tokenCache?.clear(),
+  })
+  const error = (
+    code: JwtErrorCode,
+    message: string,
+    extra: { claim?: string; cause?: unknown } = {},
+  ) => new JwtError(code, message, { realm, ...extra })
+  const getKey = (header: JWSHeaderParameters) => jwks.getKey(header)
+
+  function precheck(token: string): void {
+    if (Buffer.byteLength(token) > config.maxTokenBytes) {
+      throw error(
+        'PALISADE_JWT_TOO_LARGE',
+        `the bearer token is longer than ${config.maxTokenBytes} bytes`,
+      )
+    }
+    const parts = token.split('.')
+    if (parts.length === 5)
+      throw error(
+        'PALISADE_JWT_MALFORMED',
+        'the bearer token is an encrypted JWT (JWE), which is not accepted',
+      )
+    if (parts.length !== 3)
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token is not a JWS compact serialisation')
+    const [head, body, signature] = parts as [string, string, string]
+    if (
+      head === '' ||
+      body === '' ||
+      !B64URL.test(head) ||
+      !B64URL.test(body) ||
+      !B64URL.test(signature)
+    ) {
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token is not base64url encoded')
+    }
+    let header: unknown
+    let payload: unknown
+    try {
+      header = decodeJson(head)
+      payload = decodeJson(body)
+    } catch (cause) {
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token header or payload is not JSON', {
+        cause,
+      })
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token header is not a JSON object')
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token payload is not a JSON object')
+    }
+    const { alg, typ, crit } = header as Record<string, unknown>
+    if (typeof alg !== 'string' || !config.algorithms.includes(alg)) {
+      throw error(
+        'PALISADE_JWT_ALG_NOT_ALLOWED',
+        `the token's alg is not one of ${config.algorithms.join(', ')}`,
+      )
+    }
+    if (crit !== undefined) {
+      throw error(
+        'PALISADE_JWT_CRIT_UNSUPPORTED',
+        'the token has critical header extensions (crit) this service does not understand',
+      )
+    }
+    if (
+      config.typ !== undefined &&
+      (typeof typ !== 'string' || !config.typ.includes(normaliseTyp(typ)))
+    ) {
+      throw error(
+        'PALISADE_JWT_TYP_INVALID',
+        `the token's typ header is not ${config.typ.join(' or ')}`,
+      )
+    }
+    // Checked before any key lookup, so a token naming another issuer never makes us fetch.
+    if ((payload as Record<string, unknown>)['iss'] !== config.issuer) {
+      throw error(
+        'PALISADE_JWT_ISSUER_INVALID',
+        'the token was not issued by the configured issuer',
+        { claim: 'iss' },
+      )
+    }
+  }
+
+  async function joseVerify(token: string): Promise<JWTVerifyResult> {
+    const verifyOptions = {
+      issuer: config.issuer,
+      audience: [...config.audience],
+      algorithms: [...config.algorithms],
+      clockTolerance: config.clockTolerance,
+      requiredClaims: ['exp', ...config.requiredClaims],
+      ...(config.maxTokenAge === undefined ? {} : { maxTokenAge: config.maxTokenAge }),
+    }
+    try {
+      return await jwtVerify(token, getKey, verifyOptions)
+    } catch (failure) {
+      // A token without kid, when the set holds several keys of its type: try each.
+      const candidates = failure as Partial<AsyncIterable<KeyObject | CryptoKey>> & {
+        code?: unknown
+      }
+      if (
+        candidates.code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' ||
+        candidates[Symbol.asyncIterator] === undefined
+      )
+        throw failure
+      let last: unknown = failure
+      for await (const key of candidates as AsyncIterable<KeyObject | CryptoKey>) {
+        try {
+          return await jwtVerify(token, key, verifyOptions)
+        } catch (attempt) {
+          last = attempt
+          if ((attempt as { code?: unknown }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
+            break
+        }
+      }
+      throw last
+    }
+  }
+
+  function mapFailure(failure: unknown): JwtError {
+    if (failure instanceof JwtError) return failure
+    if (failure instanceof UnknownKeyError)
+      return error(
+        'PALISADE_JWT_UNKNOWN_KEY',
+        `the token's kid is not in the key set (${failure.message})`,
+      )
+    if (failure instanceof KeySourceError) {
+      const cold = jwks.trustedUntil <= Date.now()
+      return cold
+        ? error('PALISADE_JWT_JWKS_UNAVAILABLE', `no key set is available: ${failure.message}`, {
+            cause: failure,
+          })
+        : error(
+            'PALISADE_JWT_KEY_UNAVAILABLE',
+            `the token's key is not in the cached key set, which could not be refreshed: ${failure.message}`,
+            { cause: failure },
+          )
+    }
+    const code = (failure as { code?: unknown } | null)?.code
+    const claim = (failure as { claim?: unknown } | null)?.claim
+    const reason = (failure as { reason?: unknown } | null)?.reason
+    const cause = { cause: failure }
+    switch (code) {
+      case 'ERR_JWT_EXPIRED':
+        if (claim === 'iat')
+          return error('PALISADE_JWT_TOO_OLD', 'the token is older than maxTokenAge (iat)', {
+            claim: 'iat',
+            ...cause,
+          })
+        return error('PALISADE_JWT_EXPIRED', 'the token expired (exp)', { claim: 'exp', ...cause })
+      case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+        const name = typeof claim === 'string' ? claim : 'unknown'
+        if (reason === 'missing')
+          return error('PALISADE_JWT_CLAIM_MISSING', `the token lacks the ${name} claim`, {
+            claim: name,
+            ...cause,
+          })
+        if (name === 'nbf')
+          return error('PALISADE_JWT_NOT_YET_VALID', 'the token is not valid yet (nbf)', {
+            claim: name,
+            ...cause,
+          })
+        if (name === 'iat' && reason === 'check_failed')
+          return error('PALISADE_JWT_TOO_OLD', 'the token is older than maxTokenAge (iat)', {
+            claim: name,
+            ...cause,
+          })
+        if (name === 'iss')
+          return error(
+            'PALISADE_JWT_ISSUER_INVALID',
+            'the token was not issued by the configured issuer',
+            { claim: name, ...cause },
+          )
+        if (name === 'aud')
+          return error(
+            'PALISADE_JWT_AUDIENCE_INVALID',
+            'the token is not for the configured audience (aud)',
+            { claim: name, ...cause },
+          )
+        return error('PALISADE_JWT_CLAIM_INVALID', `the token's ${name} claim is invalid`, {
+          claim: name,
+          ...cause,
+        })
+      }
+      case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+        return error('PALISADE_JWT_BAD_SIGNATURE', 'the token signature does not verify', cause)
+      case 'ERR_JOSE_ALG_NOT_ALLOWED':
+        return error('PALISADE_JWT_ALG_NOT_ALLOWED', "the token's alg is not allowed", cause)
+      case 'ERR_JWKS_NO_MATCHING_KEY':
+      case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+        return error('PALISADE_JWT_UNKNOWN_KEY', 'no key in the key set matches the token', cause)
+      case 'ERR_JOSE_NOT_SUPPORTED':
+        return error('PALISADE_JWT_MALFORMED', 'the token uses an unsupported feature', cause)
+      default:
+        return error('PALISADE_JWT_MALFORMED', 'the token is not a valid JWT', cause)
+    }
+  }
+
+  async function verify(token: string): Promise<AuthInfo> {
+    const span = metrics.tracer.startSpan('palisade.jwt.verify')
+    try {
+      const cacheKey = tokenCache === undefined ? undefined : TokenCache.key(token)
+      if (tokenCache !== undefined && cacheKey !== undefined) {
+        const cached = tokenCache.get(cacheKey, Date.now())
+        if (cached !== undefined) {
+          metrics.verifications.add(1, { outcome: 'ok', cached: true })
+          return cached
+        }
+      }
+      precheck(token)
+      const { payload, protectedHeader } = await joseVerify(token)
+      const claims = Object.freeze({ ...payload }) as Claims
+      if (config.checkClaims !== undefined) {
+        const problem = config.checkClaims(claims)
+        if (problem !== undefined)
+          throw error('PALISADE_JWT_CLAIM_INVALID', `the token's claims were refused: ${problem}`)
+      }
+      const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+      const auth: AuthInfo = Object.freeze({
+        disabled: false,
+        subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+        claims,
+        header: Object.freeze({ ...protectedHeader }),
+        scopes: Object.freeze(scopesOf(claims)),
+        expiresAt,
+      })
+      if (tokenCache !== undefined && cacheKey !== undefined && expiresAt !== undefined) {
+        tokenCache.set(cacheKey, auth, Math.min(expiresAt, jwks.trustedUntil))
+      }
+      metrics.verifications.add(1, { outcome: 'ok' })
+      return auth
+    } catch (failure) {
+      const mapped = mapFailure(failure)
+      metrics.verifications.add(1, { outcome: mapped.code })
+      span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code })
+      if (
+        mapped.code === 'PALISADE_JWT_JWKS_UNAVAILABLE' ||
+        mapped.code === 'PALISADE_JWT_KEY_UNAVAILABLE'
+      ) {
+        logger?.warn({ code: mapped.code }, mapped.message)
+      } else {
+        logger?.debug({ code: mapped.code, claim: mapped.claim }, mapped.message)
+      }
+      throw mapped
+    } finally {
+      span.end()
+    }
+  }
+
+  const sources = { cookie: config.cookie, maxTokenBytes: config.maxTokenBytes, realm }
+  return Object.freeze({
+    enabled: true as const,
+    realm,
+    verify,
+    async authenticate(request: RequestLike): Promise<AuthInfo> {
+      const token = extractToken(request, sources)
+      if (token === undefined)
+        throw error('PALISADE_JWT_MISSING', 'the request has no bearer token')
+      return verify(token)
+    },
+    async ready(): Promise<void> {
+      try {
+        await jwks.ready()
+      } catch (failure) {
+        throw mapFailure(failure)
+      }
+    },
+  })
+}
+
+/** Resolves the JWKS URL: the configured one, or the discovery document's `jwks_uri`. */
+function discovery(
+  config: ResolvedOptions,
+  metrics: ReturnType<typeof telemetry>,
+): () => Promise<string> {
+  if (config.jwksUrl !== undefined) {
+    const url = config.jwksUrl
+    return () => Promise.resolve(url)
+  }
+  const documentUrl = `${config.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  let found: string | undefined
+  return async () => {
+    if (found !== undefined) return found
+    let json: unknown
+    try {
+      ;({ json } = await fetchJson(config.fetch, documentUrl, {
+        timeoutMs: config.jwks.timeoutMs,
+        maxResponseBytes: config.jwks.maxResponseBytes,
+        what: 'OpenID discovery',
+      }))
+    } catch (failure) {
+      metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'error' })
+      throw failure
+    }
+    const document = (typeof json === 'object' && json !== null ? json : {}) as Record<
+      string,
+      unknown
+    >
+    if (document['issuer'] !== config.issuer) {
+      metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'error' })
+      throw new KeySourceError(
+        'OpenID discovery document names a different issuer than AUTH_ISSUER',
+      )
+    }
+    try {
+      found = checkEndpoint('jwks_uri', document['jwks_uri'], config.allowInsecureHttp)
+    } catch (failure) {
+      metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'error' })
+      throw new KeySourceError(
+        `OpenID discovery document has an unusable jwks_uri: ${(failure as Error).message}`,
+      )
+    }
+    metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'ok' })
+    return found
+  }
+}
