@@ -4,7 +4,7 @@ import { defineProject } from 'vitest/config'
 // workspace, so npm, Node and TypeScript see exactly what a consumer would get from the registry.
 export default defineProject({
   test: {
-    name: 'packaging',
+    name: 'repository',
     include: ['**/*.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 600_000,

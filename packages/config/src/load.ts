@@ -64,12 +64,12 @@ function chooseDefault(
   return { found: false }
 }
 
-// envalid's own validators parse strings; a default of another type is turned into the string
-// a user would have written, so that it goes through exactly the same checks.
-function defaultAsInput(value: unknown): unknown {
+// Validators parse strings; a default of another type is turned into the string a user would
+// have written (`3000`, `true`, JSON for objects), so it goes through exactly the same checks.
+function defaultAsInput(value: unknown): string {
   if (typeof value === 'string') return value
   if (typeof value === 'object' && value !== null) return JSON.stringify(value)
-  return value
+  return String(value)
 }
 
 function fileFix(error: SecretsError, name: string): string {

@@ -71,8 +71,14 @@ export type ValueOf<S> = S extends { readonly [outputType]?: infer Out }
 /** The frozen, typed configuration a schema yields. */
 export type Config<S extends ConfigSchema> = { readonly [K in keyof S]: ValueOf<S[K]> }
 
-/** Adds `| undefined` when a spec's options make it optional (`default: undefined`). */
-export type Optionality<O, T> = O extends { default: undefined } ? T | undefined : T
+/**
+ * Adds `| undefined` when a spec's options can leave the value unset: `default: undefined`, or
+ * `devDefault`/`testDefault: undefined` (unset in development or test).
+ */
+export type Optionality<O, T> = O extends
+  { default: undefined } | { devDefault: undefined } | { testDefault: undefined }
+  ? T | undefined
+  : T
 
 /** Reads the extension of a spec, when it is a Palisade spec. */
 export function extensionOf(spec: unknown): SpecExtension | undefined {

@@ -11,6 +11,7 @@ import {
   describeConfig,
   isProductionLike,
   json,
+  makeValidator,
   num,
   parseConfig,
   port,
@@ -195,6 +196,27 @@ describe('parseConfig', () => {
     expect(
       brief(refusal(() => parseConfig(devOnly, { env: { NODE_ENV: 'staging' } })).issues),
     ).toEqual(['KEY:missing:required'])
+  })
+
+  it('types devDefault: undefined as possibly unset, and passes defaults to validators as strings', () => {
+    const spec = {
+      DATABASE_URL: databaseUrl({ devDefault: undefined }),
+      PORT: port({ default: 8080 }),
+      VERBOSE: bool({ default: true }),
+    }
+    const config = parseConfig(spec, { env: { NODE_ENV: 'development' } })
+    expectTypeOf(config.DATABASE_URL).toEqualTypeOf<Secret | undefined>()
+    expect(config.DATABASE_URL).toBeUndefined()
+    expect(config.PORT).toBe(8080)
+    expect(config.VERBOSE).toBe(true)
+    const typed = parseConfig(
+      { N: makeValidator((input) => typeof input)({ default: 5 as never }) },
+      { env: {} },
+    )
+    expect(typed.N).toBe('string')
+    expect(brief(refusal(() => parseConfig(spec, { env: PROD })).issues)).toEqual([
+      'DATABASE_URL:missing:required',
+    ])
   })
 
   it('keeps optional variables undefined, and honours requiredWhen', () => {

@@ -1,0 +1,69 @@
+// The Express glue: routes, authentication with @palisade/express, and the server. Everything
+// else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
+import { createServer } from 'node:http'
+import express from 'express'
+import type { ErrorRequestHandler, Response } from 'express'
+import { auth, requireScopes } from '@palisade/express'
+import type { Answer } from './service.js'
+import {
+  API_HEADERS,
+  BAD_REQUEST,
+  NOT_FOUND,
+  admin,
+  createService,
+  failure,
+  malformedUrl,
+  me,
+} from './service.js'
+
+const service = await createService()
+
+function answer(res: Response, { status, headers, body }: Answer): void {
+  res.status(status).set(headers).send(body)
+}
+
+const app = express()
+app.disable('x-powered-by')
+app.set('etag', false)
+// Exact paths, as in Fastify and Koa: `/HEALTHZ` and `/healthz/` are unknown routes.
+app.set('case sensitive routing', true)
+app.set('strict routing', true)
+
+app.use((req, res, next) => {
+  if (malformedUrl(req.url)) res.status(400).set(API_HEADERS).json(BAD_REQUEST)
+  else next()
+})
+
+// Health routes come before authentication.
+app.get('/healthz', (_req, res) => {
+  answer(res, service.liveness())
+})
+app.get('/readyz', (_req, res, next) => {
+  service.readiness().then((result) => {
+    answer(res, result)
+  }, next)
+})
+
+// Every other route, unknown ones included, needs a valid bearer token.
+app.use(auth(service.auth))
+app.get('/api/me', (req, res) => {
+  res.set(API_HEADERS).json(me(req.auth))
+})
+app.get('/api/admin', requireScopes('admin'), (req, res) => {
+  res.set(API_HEADERS).json(admin(req.auth))
+})
+
+app.use((_req, res) => {
+  res.status(404).set(API_HEADERS).json(NOT_FOUND)
+})
+const onError: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+  if (res.headersSent) {
+    next(error)
+    return
+  }
+  const { status, body } = failure(error)
+  res.status(status).set(API_HEADERS).json(body)
+}
+app.use(onError)
+
+await service.serve(createServer(app))

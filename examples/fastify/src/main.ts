@@ -1,0 +1,65 @@
+// The Fastify glue: routes, authentication with @palisade/fastify, and the server. Everything
+// else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
+import Fastify from 'fastify'
+import type { FastifyReply } from 'fastify'
+import palisade from '@palisade/fastify'
+import type { Answer } from './service.js'
+import {
+  API_HEADERS,
+  BAD_REQUEST,
+  NOT_FOUND,
+  admin,
+  createService,
+  failure,
+  me,
+} from './service.js'
+
+const service = await createService()
+
+function answer(reply: FastifyReply, { status, headers, body }: Answer): FastifyReply {
+  return reply.code(status).headers(headers).send(body)
+}
+
+const app = Fastify({
+  logger: false,
+  // While shutting down, requests on open connections are served, as in the Express and Koa
+  // examples, instead of Fastify's default 503.
+  return503OnClosing: false,
+  // A malformed URL is refused before routing; answer it like the other examples.
+  frameworkErrors: (_error, _request, reply: FastifyReply) => {
+    void reply.code(400).headers(API_HEADERS).send(BAD_REQUEST)
+  },
+})
+// No route takes a body: ignore bodies, as Express and Koa do without a body parser, instead of
+// parsing (and refusing) them on routes that do not exist.
+app.removeAllContentTypeParsers()
+app.addContentTypeParser('*', (_request, _payload, done) => {
+  done(null)
+})
+
+// Every route, unknown ones included, needs a valid bearer token unless it says otherwise.
+await app.register(palisade, { authenticator: service.auth, protectByDefault: true })
+
+app.get('/healthz', { config: { auth: false } }, (_request, reply) =>
+  answer(reply, service.liveness()),
+)
+app.get('/readyz', { config: { auth: false } }, async (_request, reply) =>
+  answer(reply, await service.readiness()),
+)
+app.get('/api/me', (request, reply) => reply.headers(API_HEADERS).send(me(request.auth)))
+app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, (request, reply) =>
+  reply.headers(API_HEADERS).send(admin(request.auth)),
+)
+
+app.setNotFoundHandler((_request, reply) => reply.code(404).headers(API_HEADERS).send(NOT_FOUND))
+app.setErrorHandler((error, _request, reply) => {
+  const { status, body } = failure(error)
+  return reply.code(status).headers(API_HEADERS).send(body)
+})
+
+await service.serve(app.server, {
+  listen: async () => {
+    await app.listen({ port: service.config.PORT, host: service.config.HOST })
+  },
+  close: () => app.close(),
+})

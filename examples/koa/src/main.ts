@@ -1,0 +1,85 @@
+// The Koa glue: routes, authentication with @palisade/koa, and the server. Everything else
+// (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
+import { createServer } from 'node:http'
+import Koa from 'koa'
+import type { Context } from 'koa'
+import Router from '@koa/router'
+import { auth, requireScopes } from '@palisade/koa'
+import type { AuthState } from '@palisade/koa'
+import type { Answer } from './service.js'
+import {
+  API_HEADERS,
+  BAD_REQUEST,
+  NOT_FOUND,
+  admin,
+  createService,
+  failure,
+  malformedUrl,
+  me,
+} from './service.js'
+
+const service = await createService()
+
+function answer(ctx: Context, { status, headers, body }: Answer): void {
+  ctx.status = status
+  ctx.set(headers)
+  ctx.body = body
+}
+
+const app = new Koa<AuthState>()
+
+app.use(async (ctx, next) => {
+  try {
+    if (malformedUrl(ctx.url)) {
+      ctx.status = 400
+      ctx.set(API_HEADERS)
+      ctx.body = BAD_REQUEST
+      return
+    }
+    await next()
+  } catch (error) {
+    const { status, body } = failure(error)
+    ctx.status = status
+    ctx.set(API_HEADERS)
+    ctx.body = body
+  }
+})
+
+// Exact paths, as in Express and Fastify: `/HEALTHZ` and `/healthz/` are unknown routes.
+const routing = { sensitive: true, strict: true }
+
+// Health routes come before authentication.
+const health = new Router(routing)
+health.get('/healthz', (ctx) => {
+  answer(ctx, service.liveness())
+})
+health.get('/readyz', async (ctx) => {
+  answer(ctx, await service.readiness())
+})
+
+const api = new Router<AuthState>(routing)
+api.get('/api/me', (ctx) => {
+  ctx.set(API_HEADERS)
+  ctx.body = me(ctx.state.auth)
+})
+api.get('/api/admin', requireScopes('admin'), (ctx) => {
+  ctx.set(API_HEADERS)
+  ctx.body = admin(ctx.state.auth)
+})
+
+app.use(health.routes())
+// Every other route, unknown ones included, needs a valid bearer token.
+app.use(auth(service.auth))
+app.use(api.routes())
+app.use((ctx) => {
+  ctx.status = 404
+  ctx.set(API_HEADERS)
+  ctx.body = NOT_FOUND
+})
+
+const handle = app.callback()
+await service.serve(
+  createServer((req, res) => {
+    void handle(req, res)
+  }),
+)
