@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import express from 'express'
 import type { ErrorRequestHandler, Response } from 'express'
 import { auth, requireScopes } from '@palisade/express'
-import type { Answer } from './service.js'
+import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -14,7 +14,7 @@ import {
   failure,
   malformedUrl,
   me,
-} from './service.js'
+} from '@palisade/example-shared'
 
 const service = await createService()
 
@@ -38,8 +38,8 @@ app.use((req, res, next) => {
 app.get('/healthz', (_req, res) => {
   answer(res, service.liveness())
 })
-app.get('/readyz', (_req, res, next) => {
-  service.readiness().then((result) => {
+app.get('/readyz', (req, res, next) => {
+  service.readiness(req.socket.remoteAddress).then((result) => {
     answer(res, result)
   }, next)
 })

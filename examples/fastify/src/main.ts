@@ -3,7 +3,7 @@
 import Fastify from 'fastify'
 import type { FastifyReply } from 'fastify'
 import palisade from '@palisade/fastify'
-import type { Answer } from './service.js'
+import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -12,7 +12,7 @@ import {
   createService,
   failure,
   me,
-} from './service.js'
+} from '@palisade/example-shared'
 
 const service = await createService()
 
@@ -43,8 +43,8 @@ await app.register(palisade, { authenticator: service.auth, protectByDefault: tr
 app.get('/healthz', { config: { auth: false } }, (_request, reply) =>
   answer(reply, service.liveness()),
 )
-app.get('/readyz', { config: { auth: false } }, async (_request, reply) =>
-  answer(reply, await service.readiness()),
+app.get('/readyz', { config: { auth: false } }, async (request, reply) =>
+  answer(reply, await service.readiness(request.socket.remoteAddress)),
 )
 app.get('/api/me', (request, reply) => reply.headers(API_HEADERS).send(me(request.auth)))
 app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, (request, reply) =>
@@ -57,9 +57,5 @@ app.setErrorHandler((error, _request, reply) => {
   return reply.code(status).headers(API_HEADERS).send(body)
 })
 
-await service.serve(app.server, {
-  listen: async () => {
-    await app.listen({ port: service.config.PORT, host: service.config.HOST })
-  },
-  close: () => app.close(),
-})
+await app.ready()
+await service.serve(app.server)

@@ -6,7 +6,7 @@ import type { Context } from 'koa'
 import Router from '@koa/router'
 import { auth, requireScopes } from '@palisade/koa'
 import type { AuthState } from '@palisade/koa'
-import type { Answer } from './service.js'
+import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -16,7 +16,7 @@ import {
   failure,
   malformedUrl,
   me,
-} from './service.js'
+} from '@palisade/example-shared'
 
 const service = await createService()
 
@@ -54,7 +54,7 @@ health.get('/healthz', (ctx) => {
   answer(ctx, service.liveness())
 })
 health.get('/readyz', async (ctx) => {
-  answer(ctx, await service.readiness())
+  answer(ctx, await service.readiness(ctx.req.socket.remoteAddress))
 })
 
 const api = new Router<AuthState>(routing)

@@ -277,4 +277,35 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
       strictEqual((await probe(settings(target).open)).status, 200)
     },
   },
+  {
+    name: 'after 500 requests mixing valid, forged and malformed tokens the service still answers',
+    async run(target) {
+      const { me } = settings(target)
+      const valid = await mint(target)
+      const [h, p] = valid.split('.') as [string, string]
+      const forged = [
+        valid,
+        `${h}.${p}.`,
+        'garbage.garbage.garbage',
+        `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`,
+        await mint(target, { expiresIn: -120 }),
+      ]
+      const expected = [200, 401, 401, 401, 401]
+      // Bounded: 500 requests, 25 at a time, on loopback only.
+      for (let round = 0; round < 20; round++) {
+        const batch = Array.from({ length: 25 }, (_, i) => (round * 25 + i) % forged.length)
+        const statuses = await Promise.all(
+          batch.map(
+            async (index) =>
+              (await probe(me, { authorization: `Bearer ${forged[index] ?? ''}` })).status,
+          ),
+        )
+        statuses.forEach((status, i) => {
+          strictEqual(status, expected[batch[i] ?? 0], `request ${round * 25 + i}`)
+        })
+      }
+      strictEqual((await probe(me, { authorization: `Bearer ${valid}` })).status, 200)
+      strictEqual((await probe(settings(target).open)).status, 200)
+    },
+  },
 ])

@@ -1,10 +1,12 @@
-// The framework-independent half of the example: configuration, authentication, readiness and
-// graceful shutdown. The Express, Fastify and Koa examples share this file word for word; only
-// src/main.ts (the routes) differs between them.
+// The framework-independent half of the example services: configuration, authentication, health
+// checks and graceful shutdown, each from a Palisade package. Each example bundles this module; only
+// its src/main.ts (the routes and the framework) is its own.
 import type { Server } from 'node:http'
 import { writeSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { createHealth, gracefulShutdown, postgresCheck, redisCheck } from '@palisade/health'
+import type { HealthCheck } from '@palisade/health'
 import {
   databaseUrl,
   dsn,
@@ -19,9 +21,8 @@ import { authEnvSchema, authFromConfig } from '@palisade/jwt'
 import type { AuthInfo, Authenticator, Logger } from '@palisade/jwt'
 
 function integer(min: number, max: number, unit: string) {
-  // Palisade passes defaults through the parser too, as numbers: hence `unknown`.
-  return makeValidator<number>((input: unknown) => {
-    const text = String(input).trim()
+  return makeValidator<number>((input: string) => {
+    const text = input.trim()
     const value = Number(text)
     if (!/^\d+$/.test(text) || value < min || value > max) {
       throw new Error(`must be a whole number of ${unit} from ${min} to ${max}`)
@@ -84,19 +85,6 @@ export const NOT_FOUND = Object.freeze({ error: 'not_found' })
 /** The body of a malformed request, e.g. a URL with invalid percent-encoding. */
 export const BAD_REQUEST = Object.freeze({ error: 'bad_request' })
 
-const HEALTH_HEADERS = Object.freeze({
-  'Content-Type': 'application/health+json; charset=utf-8',
-  'Cache-Control': 'no-store',
-})
-
-type Status = 'pass' | 'warn' | 'fail'
-
-interface CheckResult {
-  readonly componentType: 'datastore'
-  readonly status: Status
-  readonly output?: string
-}
-
 function line(stream: 1 | 2, text: string): void {
   writeSync(stream, `${text.replace(/\s*\n\s*/g, ' ')}\n`)
 }
@@ -117,21 +105,22 @@ export const logger: Logger = {
   },
 }
 
-function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} did not answer within ${ms} ms`))
-    }, ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => {
-    clearTimeout(timer)
-  })
+/** Shutdown progress on stdout, problems on stderr, naming the variable to change. */
+const shutdownLogger: Logger = {
+  ...logger,
+  info: (_object, message) => {
+    line(1, message)
+  },
+  error: (object, message) => {
+    const hint =
+      object['code'] === 'PALISADE_HEALTH_SHUTDOWN_TIMEOUT'
+        ? ' (requests were still in flight after SHUTDOWN_TIMEOUT_MS; raise it if they are legitimate)'
+        : ''
+    logger.error(object, `${message}${hint}`)
+  },
 }
 
-function delay(ms: number): Promise<'timeout'> {
-  return new Promise((resolve) => setTimeout(resolve, ms, 'timeout' as const))
-}
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 /**
  * The answer to an error a route or the framework threw: its own 4xx status for a malformed
@@ -175,31 +164,25 @@ export function admin(auth: AuthInfo | undefined): Record<string, unknown> {
   return { ok: true, subject: auth.subject ?? null }
 }
 
-export interface ServeOptions {
-  /** Starts listening on HOST:PORT. @default server.listen(PORT, HOST) */
-  readonly listen?: (() => Promise<void>) | undefined
-  /**
-   * Stops accepting connections and resolves once every connection is closed.
-   * @default server.close()
-   */
-  readonly close?: (() => Promise<void>) | undefined
-}
-
 export interface Service {
   readonly config: ServiceConfig
   readonly auth: Authenticator
   /** `GET /healthz`: 200 while the process can serve, no dependency checks. */
   liveness: () => Answer
-  /** `GET /readyz`: PostgreSQL (critical, 1 s) and Redis (non-critical); 503 while stopping. */
-  readiness: () => Promise<Answer>
-  /** Listens, prints `listening on http://HOST:PORT` and handles SIGTERM/SIGINT. */
-  serve: (server: Server, options?: ServeOptions) => Promise<void>
+  /**
+   * `GET /readyz`: PostgreSQL (critical) and Redis (non-critical), 1 s each; 503 while stopping.
+   * Check details go to loopback callers only (operators on the host, the kubelet's sidecars).
+   */
+  readiness: (remoteAddress: string | undefined) => Promise<Answer>
+  /** Listens, prints `listening on http://HOST:PORT` and shuts down gracefully on SIGTERM/SIGINT. */
+  serve: (server: Server) => Promise<void>
 }
 
 /**
  * Reads the configuration (exit 78 naming every problem), builds the authenticator and waits
  * for the identity provider's keys (exit 1 when it cannot be reached), and prepares the
- * PostgreSQL pool and the optional Redis client. Nothing here prints a secret.
+ * PostgreSQL pool, the optional Redis client and their health checks. Nothing here prints a
+ * secret.
  */
 export async function createService(): Promise<Service> {
   const config = loadConfig(schema)
@@ -256,174 +239,59 @@ export async function createService(): Promise<Service> {
   redis?.on('error', () => undefined)
   redis?.connect().catch(() => undefined)
 
-  let stopping = false
-  const lastStatus = new Map<string, Status>()
-
-  async function check(
-    name: string,
-    probe: () => Promise<unknown>,
-    whenDown: Status,
-  ): Promise<CheckResult> {
-    let result: CheckResult
-    let detail = ''
-    try {
-      await within(1000, probe(), name)
-      result = { componentType: 'datastore', status: 'pass' }
-    } catch (error) {
-      detail = messageOf(error)
-      // The answer is public: it says what failed, never why (hosts, users, messages).
-      result = { componentType: 'datastore', status: whenDown, output: 'unavailable' }
-    }
-    // Log changes only, so that a probe every few seconds does not flood the log.
-    const previous = lastStatus.get(name)
-    lastStatus.set(name, result.status)
-    if (result.status !== 'pass' && previous !== result.status) {
-      logger.warn({ code: 'READINESS' }, `${name} is unavailable: ${detail}`)
-    } else if (result.status === 'pass' && previous !== undefined && previous !== 'pass') {
-      logger.warn({ code: 'READINESS' }, `${name} is available again`)
-    }
-    return result
+  const checks: HealthCheck[] = []
+  if (pool !== undefined) checks.push(postgresCheck(pool, { name: 'postgresql', timeoutMs: 1000 }))
+  if (redis !== undefined) {
+    checks.push(redisCheck(redis, { name: 'redis', critical: false, timeoutMs: 1000 }))
   }
+  const health = createHealth({ checks, logger })
 
-  async function runChecks(): Promise<Answer> {
-    const checks: Record<string, CheckResult[]> = {}
-    const pending: Promise<void>[] = []
-    if (pool !== undefined) {
-      pending.push(
-        check('postgresql', () => pool.query('SELECT 1'), 'fail').then((result) => {
-          checks['postgresql:connection'] = [result]
-        }),
-      )
-    }
-    if (redis !== undefined) {
-      pending.push(
-        check('redis', () => redis.ping(), 'warn').then((result) => {
-          checks['redis:connection'] = [result]
-        }),
-      )
-    }
-    await Promise.all(pending)
-    const results = Object.values(checks).flat()
-    const status: Status = results.some((r) => r.status === 'fail')
-      ? 'fail'
-      : results.some((r) => r.status === 'warn')
-        ? 'warn'
-        : 'pass'
-    if (stopping) return stoppingAnswer()
-    return {
-      status: status === 'fail' ? 503 : 200,
-      headers: HEALTH_HEADERS,
-      body: JSON.stringify(results.length === 0 ? { status } : { status, checks }),
-    }
-  }
-
-  function stoppingAnswer(): Answer {
-    return {
-      status: 503,
-      headers: HEALTH_HEADERS,
-      body: JSON.stringify({ status: 'fail', output: 'shutting down' }),
-    }
-  }
-
-  // Probes that arrive while a check runs share its result instead of piling up queries.
-  let inFlight: Promise<Answer> | undefined
-  function readiness(): Promise<Answer> {
-    if (stopping) return Promise.resolve(stoppingAnswer())
-    inFlight ??= runChecks().finally(() => {
-      inFlight = undefined
+  async function serve(server: Server): Promise<void> {
+    gracefulShutdown(server, {
+      health,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+      // SHUTDOWN_TIMEOUT_MS counts after the drain; the package's deadline counts from the signal.
+      timeoutMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS,
+      hooks: [
+        ...(pool === undefined ? [] : [{ name: 'postgresql pool', run: () => pool.end() }]),
+        ...(redis === undefined
+          ? []
+          : [
+              {
+                name: 'redis client',
+                run: () => {
+                  redis.disconnect()
+                },
+              },
+            ]),
+      ],
+      logger: shutdownLogger,
     })
-    return inFlight
-  }
-
-  function liveness(): Answer {
-    return { status: 200, headers: HEALTH_HEADERS, body: JSON.stringify({ status: 'pass' }) }
-  }
-
-  async function closeClients(): Promise<void> {
-    redis?.disconnect()
-    await pool?.end()
-  }
-
-  async function serve(server: Server, options: ServeOptions = {}): Promise<void> {
-    let closing = false
-    // Once the server closes, answers on kept-alive connections end them, so that no client
-    // keeps the process alive by reusing its connection.
-    server.prependListener('request', (_request, response) => {
-      if (closing) response.setHeader('Connection', 'close')
-    })
-
-    const close =
-      options.close ??
-      (() =>
-        new Promise<void>((resolve, reject) => {
-          server.close((error) => {
-            if (error === undefined) resolve()
-            else reject(error)
-          })
-        }))
-
-    async function stop(): Promise<never> {
-      closing = true
-      const closed = close()
-      server.closeIdleConnections()
-      const deadline = delay(config.SHUTDOWN_TIMEOUT_MS)
-      const outcome = await Promise.race([
-        closed.then(closeClients).then(() => 'done' as const),
-        deadline,
-      ])
-      if (outcome === 'timeout') {
-        line(
-          2,
-          `shutdown: requests still in flight after SHUTDOWN_TIMEOUT_MS=${config.SHUTDOWN_TIMEOUT_MS}; closing their connections`,
-        )
-        server.closeAllConnections()
-        process.exit(1)
-      }
-      line(1, 'shutdown complete')
-      process.exit(0)
-    }
-
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        line(2, `received ${signal} again: exiting now`)
-        process.exit(1)
-      }
-      stopping = true
-      line(
-        1,
-        `received ${signal}: readiness fails now; serving for SHUTDOWN_DRAIN_MS=${config.SHUTDOWN_DRAIN_MS} more`,
-      )
-      setTimeout(() => {
-        stop().catch((error: unknown) => {
-          line(2, `shutdown failed: ${messageOf(error)}`)
-          process.exit(1)
-        })
-      }, config.SHUTDOWN_DRAIN_MS)
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
-
     const shownHost = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
     try {
-      if (options.listen !== undefined) {
-        await options.listen()
-      } else {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject)
-          server.listen(config.PORT, config.HOST, () => {
-            server.off('error', reject)
-            resolve()
-          })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.PORT, config.HOST, () => {
+          server.off('error', reject)
+          resolve()
         })
-      }
+      })
     } catch (error) {
       line(2, `startup failed: cannot listen on ${shownHost}:${config.PORT}: ${messageOf(error)}`)
       process.exit(1)
     }
+    health.markStarted()
     const address = server.address()
     const boundPort = typeof address === 'object' && address !== null ? address.port : config.PORT
     line(1, `listening on http://${shownHost}:${boundPort}`)
   }
 
-  return Object.freeze({ config, auth, liveness, readiness, serve })
+  return Object.freeze({
+    config,
+    auth,
+    liveness: () => health.liveness(),
+    readiness: (remoteAddress: string | undefined) =>
+      health.readiness({ details: remoteAddress !== undefined && LOOPBACK.has(remoteAddress) }),
+    serve,
+  })
 }

@@ -33,8 +33,8 @@ import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const allowlistPath = join(root, 'test', 'attw-allowlist.json')
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const allowlistPath = join(root, 'test', 'packaging', 'attw-allowlist.json')
 
 const TYPESCRIPT_VERSION = '5.9.3'
 const TYPES_NODE_RANGE = '20'

@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { Agent, createServer, request } from 'node:http'
+import type { IncomingHttpHeaders, Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createHealth, gracefulShutdown } from '../src/index.js'
+import { memoryLogger, sleep } from './helpers.js'
+
+const fixture = fileURLToPath(new URL('fixtures/server.mjs', import.meta.url))
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+interface Reply {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+function get(port: number, path: string, agent?: Agent): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, agent: agent ?? false, headers: {} },
+      (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (body += chunk))
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body })
+        })
+        response.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+interface Service {
+  child: ChildProcess
+  port: number
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<{ code: number | null; at: number }>
+}
+
+const children: ChildProcess[] = []
+
+async function start(env: Record<string, string>): Promise<Service> {
+  const child = spawn(process.execPath, [fixture], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let stdout = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => {
+    child.on('exit', (code) => {
+      resolve({ code, at: performance.now() })
+    })
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      const match = /listening (\d+)/.exec(stdout)
+      if (match) resolve(Number(match[1]))
+    })
+    void exited.then(({ code }) => {
+      reject(new Error(`fixture exited with ${code}: ${stderr}`))
+    })
+  })
+  return { child, port, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+beforeAll(() => {
+  if (!existsSync(dist)) {
+    throw new Error(
+      'packages/health/dist/index.js is missing: run `pnpm build` (or `pnpm --filter @palisade/health build`) before these tests',
+    )
+  }
+})
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+})
+
+describe('gracefulShutdown in a child process', () => {
+  it('fails readiness at once, serves during the drain, finishes in-flight work, runs hooks in reverse, exits 0', async () => {
+    const service = await start({ DRAIN_MS: '600', TIMEOUT_MS: '5000' })
+    const { port } = service
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 })
+    const other = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      expect((await get(port, '/readyz')).status).toBe(200)
+      const first = await get(port, '/', keepAlive)
+      expect(first.headers.connection).toBe('keep-alive')
+      expect((await get(port, '/', other)).status).toBe(200)
+
+      // In flight on the kept-alive connection across the drain and the close.
+      const slow = get(port, '/slow?ms=1000', keepAlive)
+      await sleep(50)
+      const signalled = performance.now()
+      service.child.kill('SIGTERM')
+      await sleep(30)
+
+      const ready = await get(port, '/readyz')
+      expect(ready.status).toBe(503)
+      expect(ready.headers['content-type']).toBe('application/health+json; charset=utf-8')
+      expect(JSON.parse(ready.body)).toEqual({ status: 'fail', output: 'shutting down' })
+
+      // Still serving during the drain, on new and on kept-alive connections.
+      expect((await get(port, '/')).body).toBe('ok')
+      expect((await get(port, '/', other)).status).toBe(200)
+
+      const done = await slow
+      expect(done.status).toBe(200)
+      expect(done.body).toBe('slow done')
+      expect(done.headers.connection).toBe('close')
+
+      const { code, at } = await service.exited
+      expect(code).toBe(0)
+      expect(at - signalled).toBeGreaterThanOrEqual(950)
+      expect(at - signalled).toBeLessThan(3000)
+      const hooks = service.stdout().match(/hook:\w+/g)
+      expect(hooks).toEqual(['hook:second', 'hook:first'])
+    } finally {
+      keepAlive.destroy()
+      other.destroy()
+    }
+  })
+
+  it('exits 1 at once on a second signal', async () => {
+    const service = await start({ DRAIN_MS: '4000', TIMEOUT_MS: '10000' })
+    service.child.kill('SIGTERM')
+    await sleep(100)
+    expect((await get(service.port, '/readyz')).status).toBe(503)
+    const signalled = performance.now()
+    service.child.kill('SIGINT')
+    const { code, at } = await service.exited
+    expect(code).toBe(1)
+    expect(at - signalled).toBeLessThan(1000)
+    expect(service.stdout()).not.toContain('hook:')
+  })
+
+  it('exits 1 at the deadline, cutting a request that is still running', async () => {
+    const service = await start({ DRAIN_MS: '100', TIMEOUT_MS: '700' })
+    const slow = get(service.port, '/slow?ms=5000').then(
+      () => 'answered',
+      () => 'cut',
+    )
+    await sleep(50)
+    const signalled = performance.now()
+    service.child.kill('SIGTERM')
+    const { code, at } = await service.exited
+    expect(code).toBe(1)
+    expect(at - signalled).toBeGreaterThanOrEqual(650)
+    expect(at - signalled).toBeLessThan(2000)
+    expect(await slow).toBe('cut')
+    expect(service.stderr()).toContain('timeoutMs=700')
+  })
+})
+
+describe('gracefulShutdown in process', () => {
+  const servers: Server[] = []
+  afterEach(() => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  async function listening(): Promise<Server> {
+    const server = createServer((_request, response) => response.end('ok'))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return server
+  }
+
+  it('exits 1 when a hook fails or times out, still running the others in reverse order', async () => {
+    const server = await listening()
+    const health = createHealth()
+    const order: string[] = []
+    const codes: number[] = []
+    const logger = memoryLogger()
+    const controller = gracefulShutdown(server, {
+      health,
+      drainMs: 0,
+      timeoutMs: 2000,
+      signals: [],
+      logger,
+      exit: (code) => codes.push(code),
+      hooks: [
+        { name: 'a', run: () => void order.push('a') },
+        {
+          name: 'b',
+          run: () => {
+            order.push('b')
+            throw new Error('close failed for postgres://app:hunter2@db/app')
+          },
+        },
+        { name: 'c', timeoutMs: 50, run: () => new Promise<void>(() => order.push('c')) },
+      ],
+    })
+    const port = (server.address() as AddressInfo).port
+    const code = await controller.shutdown('test')
+    expect(code).toBe(1)
+    expect(codes).toEqual([1])
+    expect(order).toEqual(['c', 'b', 'a'])
+    expect(health.shuttingDown).toBe(true)
+    expect(server.listening).toBe(false)
+    await expect(get(port, '/')).rejects.toThrow()
+    const failures = logger.lines.filter((line) => line.level === 'error')
+    expect(failures.map((line) => line.object['hook'])).toEqual(['c', 'b'])
+    expect(JSON.stringify(logger.lines)).not.toContain('hunter2')
+    // A second call joins the first.
+    expect(await controller.shutdown()).toBe(1)
+    expect(codes).toEqual([1])
+  })
+
+  it('exits 0 when everything closed and the hooks passed', async () => {
+    const server = await listening()
+    const codes: number[] = []
+    const controller = gracefulShutdown(server, {
+      drainMs: 10,
+      signals: [],
+      exit: (code) => codes.push(code),
+      hooks: [{ name: 'pool', run: () => sleep(5) }],
+    })
+    expect(await controller.shutdown()).toBe(0)
+    expect(codes).toEqual([0])
+  })
+
+  it('removes its signal handlers on dispose()', async () => {
+    const server = await listening()
+    const before = process.listenerCount('SIGTERM')
+    const controller = gracefulShutdown(server, { exit: () => undefined })
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1)
+    controller.dispose()
+    expect(process.listenerCount('SIGTERM')).toBe(before)
+  })
+
+  const cases: [unknown, string][] = [
+    [{ drainMs: -1 }, '"drainMs" option'],
+    [{ timeoutMs: 0 }, '"timeoutMs" option'],
+    [{ drainMs: 5000, timeoutMs: 5000 }, '"drainMs" option must be less than'],
+    [{ hooks: [{ run: () => undefined }] }, '"hooks[0].name" option'],
+    [{ hooks: [{ name: 'x', run: () => undefined, timeoutMs: 'soon' }] }, '"hooks[0].timeoutMs"'],
+    [{ signals: ['TERM'] }, '"signals" option'],
+    [{ health: {} }, '"health" option'],
+    [{ exit: 1 }, '"exit" option'],
+  ]
+  it.each(cases)('refuses %j at call time', async (options, message) => {
+    const server = await listening()
+    expect(() => gracefulShutdown(server, options as never)).toThrow(TypeError)
+    expect(() => gracefulShutdown(server, options as never)).toThrow(message)
+    expect(() => gracefulShutdown({} as never)).toThrow('"server" argument')
+  })
+})
