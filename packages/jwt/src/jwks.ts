@@ -175,9 +175,13 @@ export class JwksCache {
     await this.#refresh()
   }
 
-  /** The key for a token's protected header, for jose's `jwtVerify`. */
-  async getKey(header: JWSHeaderParameters): Promise<CryptoKey> {
-    const set = await this.#usableSet()
+  /**
+   * The key for a token's protected header, for jose's `jwtVerify`. `beforeNetwork` runs (and
+   * may throw to refuse the token) before the token could cause or wait for a fetch, so checks
+   * that only guard the network cost nothing while the keys are cached.
+   */
+  async getKey(header: JWSHeaderParameters, beforeNetwork: () => void = noop): Promise<CryptoKey> {
+    const set = await this.#usableSet(beforeNetwork)
     try {
       return await set.resolve(header)
     } catch (error) {
@@ -188,8 +192,10 @@ export class JwksCache {
     const now = this.#source.now()
     let fresh: KeySet
     if (this.#inflight !== undefined) {
+      beforeNetwork()
       fresh = await this.#inflight
     } else if (now - this.#lastAttempt >= this.#options.cooldownMs) {
+      beforeNetwork()
       fresh = await this.#refresh()
     } else {
       throw new UnknownKeyError(
@@ -205,10 +211,11 @@ export class JwksCache {
     }
   }
 
-  async #usableSet(): Promise<KeySet> {
+  async #usableSet(beforeNetwork: () => void): Promise<KeySet> {
     const now = this.#source.now()
     const current = this.#current
     if (current === undefined || now >= current.staleUntil) {
+      beforeNetwork()
       if (this.#inflight !== undefined) return this.#inflight
       if (now - this.#lastFailure < Math.min(this.#options.cooldownMs, 1000)) {
         throw new KeySourceError('no usable key set, and the last fetch failed moments ago')
@@ -300,6 +307,8 @@ export class JwksCache {
     })
   }
 }
+
+const noop = (): void => undefined
 
 /** A `kid` the key set does not hold. */
 export class UnknownKeyError extends Error {

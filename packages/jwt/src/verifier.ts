@@ -59,9 +59,29 @@ export function createVerifier(options: VerifierOptions): Verifier {
     message: string,
     extra: { claim?: string; cause?: unknown } = {},
   ) => new JwtError(code, message, { realm, ...extra })
-  const getKey = (header: JWSHeaderParameters) => jwks.getKey(header)
+  // A token naming another issuer must never make us fetch: checked whenever a lookup would go
+  // to the network (cold start, unknown kid). With the keys cached, jose checks `iss` after the
+  // signature, so the hot path decodes the payload once.
+  function checkIssuer(body: string): void {
+    let iss: unknown
+    try {
+      iss = (decodeJson(body) as Record<string, unknown> | null)?.['iss']
+    } catch (cause) {
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token payload is not JSON', { cause })
+    }
+    if (iss !== config.issuer) {
+      throw error(
+        'PALISADE_JWT_ISSUER_INVALID',
+        'the token was not issued by the configured issuer',
+        {
+          claim: 'iss',
+        },
+      )
+    }
+  }
 
-  function precheck(token: string): void {
+  /** Structural and header checks before any cryptography; returns the payload segment. */
+  function precheck(token: string): string {
     if (Buffer.byteLength(token) > config.maxTokenBytes) {
       throw error(
         'PALISADE_JWT_TOO_LARGE',
@@ -87,20 +107,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
       throw error('PALISADE_JWT_MALFORMED', 'the bearer token is not base64url encoded')
     }
     let header: unknown
-    let payload: unknown
     try {
       header = decodeJson(head)
-      payload = decodeJson(body)
     } catch (cause) {
-      throw error('PALISADE_JWT_MALFORMED', 'the bearer token header or payload is not JSON', {
-        cause,
-      })
+      throw error('PALISADE_JWT_MALFORMED', 'the bearer token header is not JSON', { cause })
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) {
       throw error('PALISADE_JWT_MALFORMED', 'the bearer token header is not a JSON object')
-    }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw error('PALISADE_JWT_MALFORMED', 'the bearer token payload is not a JSON object')
     }
     const { alg, typ, crit } = header as Record<string, unknown>
     if (typeof alg !== 'string' || !config.algorithms.includes(alg)) {
@@ -124,25 +137,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
         `the token's typ header is not ${config.typ.join(' or ')}`,
       )
     }
-    // Checked before any key lookup, so a token naming another issuer never makes us fetch.
-    if ((payload as Record<string, unknown>)['iss'] !== config.issuer) {
-      throw error(
-        'PALISADE_JWT_ISSUER_INVALID',
-        'the token was not issued by the configured issuer',
-        { claim: 'iss' },
-      )
-    }
+    return body
   }
 
-  async function joseVerify(token: string): Promise<JWTVerifyResult> {
-    const verifyOptions = {
-      issuer: config.issuer,
-      audience: [...config.audience],
-      algorithms: [...config.algorithms],
-      clockTolerance: config.clockTolerance,
-      requiredClaims: ['exp', ...config.requiredClaims],
-      ...(config.maxTokenAge === undefined ? {} : { maxTokenAge: config.maxTokenAge }),
-    }
+  const verifyOptions = {
+    issuer: config.issuer,
+    audience: [...config.audience],
+    algorithms: [...config.algorithms],
+    clockTolerance: config.clockTolerance,
+    requiredClaims: ['exp', ...config.requiredClaims],
+    ...(config.maxTokenAge === undefined ? {} : { maxTokenAge: config.maxTokenAge }),
+  }
+
+  async function joseVerify(token: string, body: string): Promise<JWTVerifyResult> {
+    const getKey = (header: JWSHeaderParameters) =>
+      jwks.getKey(header, () => {
+        checkIssuer(body)
+      })
     try {
       return await jwtVerify(token, getKey, verifyOptions)
     } catch (failure) {
@@ -202,6 +213,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
         return error('PALISADE_JWT_EXPIRED', 'the token expired (exp)', { claim: 'exp', ...cause })
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
         const name = typeof claim === 'string' ? claim : 'unknown'
+        if (name === 'iss')
+          return error(
+            'PALISADE_JWT_ISSUER_INVALID',
+            'the token was not issued by the configured issuer',
+            { claim: name, ...cause },
+          )
         if (reason === 'missing')
           return error('PALISADE_JWT_CLAIM_MISSING', `the token lacks the ${name} claim`, {
             claim: name,
@@ -259,8 +276,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
           return cached
         }
       }
-      precheck(token)
-      const { payload, protectedHeader } = await joseVerify(token)
+      const body = precheck(token)
+      const { payload, protectedHeader } = await joseVerify(token, body)
       const claims = Object.freeze({ ...payload }) as Claims
       if (config.checkClaims !== undefined) {
         const problem = config.checkClaims(claims)

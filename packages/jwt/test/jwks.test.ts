@@ -72,6 +72,26 @@ describe('JWKS cache', () => {
     expect(issuer.requests.jwks).toBeLessThanOrEqual(2)
   })
 
+  it('never lets a token from another issuer cause a refetch, warm or cold', async () => {
+    const issuer = await issuerFor()
+    const other = await issuerFor()
+    const verifier = createVerifier({
+      issuer: issuer.issuer,
+      audience: 'api',
+      allowInsecureHttp: true,
+      jwks: { cooldownMs: 1 },
+    })
+    await verifier.ready()
+    await sleep(5)
+    issuer.resetCounters()
+    const foreign = await other.mint({ kid: 'not-in-our-set' })
+    expect((await rejection(() => verifier.verify(foreign))).code).toBe(
+      'PALISADE_JWT_ISSUER_INVALID',
+    )
+    expect(issuer.requests.total).toBe(0)
+    expect(other.requests.total).toBe(0)
+  })
+
   it('picks up a key rotation without a restart', async () => {
     const issuer = await issuerFor()
     const verifier = createVerifier({
