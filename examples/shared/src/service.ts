@@ -10,6 +10,7 @@ import type { HealthCheck } from '@palisade/health'
 import {
   databaseUrl,
   dsn,
+  isLocalHost,
   isProductionLike,
   loadConfig,
   makeValidator,
@@ -119,8 +120,6 @@ const shutdownLogger: Logger = {
     logger.error(object, `${message}${hint}`)
   },
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 /**
  * The answer to an error a route or the framework threw: its own 4xx status for a malformed
@@ -291,7 +290,7 @@ export async function createService(): Promise<Service> {
     auth,
     liveness: () => health.liveness(),
     readiness: (remoteAddress: string | undefined) =>
-      health.readiness({ details: remoteAddress !== undefined && LOOPBACK.has(remoteAddress) }),
+      health.readiness({ details: remoteAddress !== undefined && isLocalHost(remoteAddress) }),
     serve,
   })
 }

@@ -21,6 +21,11 @@ function describeProvenance(provenance: Provenance): string {
   }
 }
 
+/** ` (from ...)` for an issue whose value came from somewhere, else nothing. */
+function whereFrom(issue: ConfigIssue): string {
+  return issue.provenance.source === 'unset' ? '' : ` (${describeProvenance(issue.provenance)})`
+}
+
 /** Describes the environment for the first line of a report. */
 export function describeEnvironment(environment: EnvironmentInfo): string {
   if (environment.name === undefined) {
@@ -50,9 +55,7 @@ export function formatReport(issues: readonly ConfigIssue[], environment: Enviro
     if (group.length === 0) continue
     lines.push('', `${title}:`)
     for (const issue of group) {
-      const where =
-        issue.provenance.source === 'unset' ? '' : ` (${describeProvenance(issue.provenance)})`
-      lines.push(`  ${issue.variable} [${issue.rule}]: ${issue.message}${where}.`)
+      lines.push(`  ${issue.variable} [${issue.rule}]: ${issue.message}${whereFrom(issue)}.`)
       lines.push(`      fix: ${issue.fix}`)
     }
   }
@@ -68,9 +71,9 @@ export function formatWarnings(
     `Configuration accepted in a ${describeEnvironment(environment)} with ${warnings.length === 1 ? '1 warning' : `${warnings.length} warnings`}; each would be refused in production:`,
   ]
   for (const issue of warnings) {
-    const where =
-      issue.provenance.source === 'unset' ? '' : ` (${describeProvenance(issue.provenance)})`
-    lines.push(`  ${issue.variable} [${issue.rule}]: ${issue.message}${where}. fix: ${issue.fix}`)
+    lines.push(
+      `  ${issue.variable} [${issue.rule}]: ${issue.message}${whereFrom(issue)}. fix: ${issue.fix}`,
+    )
   }
   return lines.join('\n')
 }

@@ -51,6 +51,28 @@ function unavailable(check: string, what: string, error: unknown): HealthError {
   })
 }
 
+/** A `datastore` connection check that runs `probe` and reports its failure as unavailable. */
+function datastoreCheck(
+  options: unknown,
+  name: string,
+  what: string,
+  probe: () => Promise<unknown>,
+): HealthCheck {
+  const base = common(options, name)
+  return {
+    ...base,
+    componentType: 'datastore',
+    measurement: 'connection',
+    run: async () => {
+      try {
+        await probe()
+      } catch (error) {
+        throw unavailable(base.name, what, error)
+      }
+    },
+  }
+}
+
 /**
  * Checks PostgreSQL with `SELECT 1` through the pool the application already has: no connection
  * is opened per probe. Give the pool a `connectionTimeoutMillis` so that a hung server does not
@@ -69,19 +91,7 @@ export function postgresCheck(pool: PostgresQueryable, options?: CheckOptions): 
   if (!isObject(pool) || typeof pool['query'] !== 'function') {
     throw new TypeError('"pool" argument must be a pg Pool or Client (an object with query())')
   }
-  const base = common(options, 'postgresql')
-  return {
-    ...base,
-    componentType: 'datastore',
-    measurement: 'connection',
-    run: async () => {
-      try {
-        await pool.query('SELECT 1')
-      } catch (error) {
-        throw unavailable(base.name, 'PostgreSQL query', error)
-      }
-    },
-  }
+  return datastoreCheck(options, 'postgresql', 'PostgreSQL query', () => pool.query('SELECT 1'))
 }
 
 /**
@@ -103,19 +113,7 @@ export function redisCheck(client: RedisPingable, options?: CheckOptions): Healt
   if (!isObject(client) || typeof client['ping'] !== 'function') {
     throw new TypeError('"client" argument must be an ioredis or node-redis client (with ping())')
   }
-  const base = common(options, 'redis')
-  return {
-    ...base,
-    componentType: 'datastore',
-    measurement: 'connection',
-    run: async () => {
-      try {
-        await client.ping()
-      } catch (error) {
-        throw unavailable(base.name, 'Redis PING', error)
-      }
-    },
-  }
+  return datastoreCheck(options, 'redis', 'Redis PING', () => client.ping())
 }
 
 /**

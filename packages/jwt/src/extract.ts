@@ -86,13 +86,6 @@ export function extractToken(request: RequestLike, sources: TokenSources): strin
       `the request carries a token in the Authorization header and in the ${sources.cookie ?? ''} cookie`,
     )
   if (token === undefined) return undefined
-  if (Buffer.byteLength(token) > sources.maxTokenBytes) {
-    throw new JwtError(
-      'PALISADE_JWT_TOO_LARGE',
-      `the bearer token is longer than ${sources.maxTokenBytes} bytes`,
-      { realm },
-    )
-  }
   if (!B64TOKEN.test(token)) {
     throw new JwtError(
       'PALISADE_JWT_MALFORMED',

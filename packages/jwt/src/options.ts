@@ -1,3 +1,4 @@
+import { isLocalHost } from '@palisade/config'
 import type { JwksOptions } from './jwks.js'
 import { jwksDefaults } from './jwks.js'
 import type { Claims, Logger } from './types.js'
@@ -92,16 +93,6 @@ function fail(message: string): never {
   throw new TypeError(message)
 }
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '::1' ||
-    /^127\.\d+\.\d+\.\d+$/.test(host)
-  )
-}
-
 /** Checks an issuer or JWKS URL: https, or http on loopback when insecure HTTP is allowed. */
 export function checkEndpoint(name: string, value: unknown, allowInsecureHttp: boolean): string {
   if (typeof value !== 'string' || value === '') fail(`"${name}" option must be a URL string`)
@@ -115,7 +106,7 @@ export function checkEndpoint(name: string, value: unknown, allowInsecureHttp: b
     fail(`"${name}" option must not contain credentials`)
   if (url.protocol === 'https:') return value
   if (url.protocol === 'http:') {
-    if (!isLoopback(url.hostname))
+    if (!isLocalHost(url.hostname))
       fail(`"${name}" option must use https:// (http:// is only allowed on loopback hosts)`)
     if (!allowInsecureHttp)
       fail(
