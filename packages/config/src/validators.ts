@@ -1,4 +1,5 @@
 import { Secret } from '@palisade/secrets'
+import { integerOption } from '@palisade/errors'
 import { DsnSyntaxError, KNOWN_SCHEMES, assessDsn, describeDsn, parseDsn } from './dsn.js'
 import type { Finding } from './issues.js'
 import { RuleViolation } from './issues.js'
@@ -78,12 +79,6 @@ function withoutUndefined<T extends object>(
   }
 }
 
-function checkPositiveInteger(name: string, value: unknown): void {
-  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
-    throw new TypeError(`"${name}" option must be a positive integer`)
-  }
-}
-
 function checkOutput(value: unknown): void {
   if (value !== undefined && value !== 'secret' && value !== 'string') {
     throw new TypeError('"as" option must be "secret" or "string"')
@@ -133,7 +128,7 @@ export function secret<const O extends SecretSpecOptions = SecretSpecOptions>(
   options?: O,
 ): ConfigSpec<Optionality<O, As<O>>> {
   const spec: SecretSpecOptions = options ?? {}
-  checkPositiveInteger('minLength', spec.minLength)
+  integerOption(spec.minLength, 'minLength', 1, 1)
   checkOutput(spec.as)
   checkStringDefaults(spec)
   const { minLength, as } = { ...secretDefaults, ...withoutUndefined(spec) }
@@ -171,7 +166,7 @@ export function dsn<const O extends DsnSpecOptions = DsnSpecOptions>(
   options?: O,
 ): ConfigSpec<Optionality<O, As<O>>> {
   const spec: DsnSpecOptions = options ?? {}
-  checkPositiveInteger('minPasswordLength', spec.minPasswordLength)
+  integerOption(spec.minPasswordLength, 'minPasswordLength', 1, 1)
   checkOutput(spec.as)
   checkStringDefaults(spec)
   if (spec.schemes !== undefined) {

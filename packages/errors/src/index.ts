@@ -1,2 +1,11 @@
 export { PalisadeError, isPalisadeError } from './palisade-error.js'
 export type { HttpErrorFields, PalisadeErrorOptions } from './palisade-error.js'
+export {
+  booleanOption,
+  functionOption,
+  integerOption,
+  isObject,
+  loggerOption,
+  silentLogger,
+  stringOption,
+} from './options.js'

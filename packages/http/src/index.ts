@@ -1,0 +1,3 @@
+// Security headers (src/headers/)
+
+// Rate limiting (src/rate-limit/)
