@@ -44,6 +44,8 @@ export class KeySourceError extends Error {
 
 interface KeySet {
   readonly resolve: ReturnType<typeof createLocalJWKSet>
+  /** Keys already resolved from this set, by alg and kid (all jose's selection looks at). */
+  readonly resolved: Map<string, CryptoKey>
   readonly text: string
   readonly fetchedAt: number
   readonly freshUntil: number
@@ -180,10 +182,22 @@ export class JwksCache {
    * may throw to refuse the token) before the token could cause or wait for a fetch, so checks
    * that only guard the network cost nothing while the keys are cached.
    */
-  async getKey(header: JWSHeaderParameters, beforeNetwork: () => void = noop): Promise<CryptoKey> {
+  getKey(
+    header: JWSHeaderParameters,
+    beforeNetwork: () => void = noop,
+  ): CryptoKey | Promise<CryptoKey> {
+    // The hot path: a usable set that already resolved this alg and kid answers without a
+    // promise, so a request with a cached key costs no extra turns of the event loop.
+    const set = this.#usableSetNow()
+    const key = set?.resolved.get(memoKey(header))
+    if (key !== undefined) return key
+    return this.#resolveKey(header, beforeNetwork)
+  }
+
+  async #resolveKey(header: JWSHeaderParameters, beforeNetwork: () => void): Promise<CryptoKey> {
     const set = await this.#usableSet(beforeNetwork)
     try {
-      return await set.resolve(header)
+      return await resolveIn(set, header)
     } catch (error) {
       if (!isNoMatchingKey(error)) throw error
     }
@@ -203,12 +217,21 @@ export class JwksCache {
       )
     }
     try {
-      return await fresh.resolve(header)
+      return await resolveIn(fresh, header)
     } catch (error) {
       if (isNoMatchingKey(error))
         throw new UnknownKeyError('no key with this kid in the refreshed key set')
       throw error
     }
+  }
+
+  /** The current set when it may serve without waiting (refreshing it behind the scenes). */
+  #usableSetNow(): KeySet | undefined {
+    const now = this.#source.now()
+    const current = this.#current
+    if (current === undefined || now >= current.staleUntil) return undefined
+    this.#refreshWhenDue(current, now)
+    return current
   }
 
   async #usableSet(beforeNetwork: () => void): Promise<KeySet> {
@@ -222,6 +245,11 @@ export class JwksCache {
       }
       return this.#refresh()
     }
+    this.#refreshWhenDue(current, now)
+    return current
+  }
+
+  #refreshWhenDue(current: KeySet, now: number): void {
     const age = now - current.fetchedAt
     const lifetime = current.freshUntil - current.fetchedAt
     const due = now >= current.freshUntil || age >= lifetime * this.#options.refreshAhead
@@ -230,7 +258,6 @@ export class JwksCache {
       // Nobody waits for this: the current set serves until the new one arrives.
       this.#refresh().catch(() => undefined)
     }
-    return current
   }
 
   #refresh(): Promise<KeySet> {
@@ -269,6 +296,7 @@ export class JwksCache {
         const previous = this.#current
         const set: KeySet = {
           resolve,
+          resolved: new Map(),
           text,
           fetchedAt: now,
           freshUntil: now + maxAge,
@@ -309,6 +337,17 @@ export class JwksCache {
 }
 
 const noop = (): void => undefined
+
+function memoKey(header: JWSHeaderParameters): string {
+  return `${String(header.alg)}\u0000${header.kid ?? ''}`
+}
+
+/** Resolves a key from the set and remembers it; a header matching several keys is not kept. */
+async function resolveIn(set: KeySet, header: JWSHeaderParameters): Promise<CryptoKey> {
+  const key = await set.resolve(header)
+  set.resolved.set(memoKey(header), key)
+  return key
+}
 
 /** A `kid` the key set does not hold. */
 export class UnknownKeyError extends Error {

@@ -278,7 +278,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const body = precheck(token)
       const { payload, protectedHeader } = await joseVerify(token, body)
-      const claims = Object.freeze({ ...payload }) as Claims
+      // jose hands out fresh objects: frozen in place rather than copied.
+      const claims = Object.freeze(payload) as Claims
       if (config.checkClaims !== undefined) {
         const problem = config.checkClaims(claims)
         if (problem !== undefined)
@@ -289,7 +290,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         disabled: false,
         subject: typeof payload.sub === 'string' ? payload.sub : undefined,
         claims,
-        header: Object.freeze({ ...protectedHeader }),
+        header: Object.freeze(protectedHeader),
         scopes: Object.freeze(scopesOf(claims)),
         expiresAt,
       })

@@ -145,8 +145,9 @@ describe('JWKS cache', () => {
       audience: 'api',
       allowInsecureHttp: true,
       logger,
-      jwks: { minCacheMaxAgeMs: 1, cooldownMs: 1, staleIfErrorMs: 400 },
+      jwks: { minCacheMaxAgeMs: 1, cooldownMs: 1, staleIfErrorMs: 1500 },
     })
+    // Generous: a loaded machine must not outlive the stale window before the rotated kid is tried.
     const token = await issuer.mint()
     await verifier.verify(token)
     issuer.fail('error')
@@ -166,7 +167,7 @@ describe('JWKS cache', () => {
         (l) => l.level === 'warn' && l.object['code'] === 'PALISADE_JWT_JWKS_UNAVAILABLE',
       ),
     ).toHaveLength(1)
-    await sleep(450)
+    await sleep(1600)
     expect((await rejection(() => verifier.verify(token))).code).toBe(
       'PALISADE_JWT_JWKS_UNAVAILABLE',
     )
@@ -318,5 +319,48 @@ describe('JWKS cache', () => {
       'PALISADE_JWT_JWKS_UNAVAILABLE',
     )
     expect(issuer.requests.jwks).toBe(0)
+  })
+})
+
+describe('JwksCache key lookup', () => {
+  async function cacheFor(issuer: DevIssuer, now: () => number) {
+    const { JwksCache, jwksDefaults } = await import('../src/jwks.js')
+    const { telemetry } = await import('../src/telemetry.js')
+    return new JwksCache(
+      { ...jwksDefaults, minCacheMaxAgeMs: 1, cooldownMs: 0 },
+      {
+        jwksUrl: () => Promise.resolve(issuer.jwksUri),
+        fetch: globalThis.fetch,
+        logger: undefined,
+        telemetry: telemetry(),
+        now,
+        onChange: () => undefined,
+      },
+    )
+  }
+
+  it('answers a key it already resolved without a promise, and never from a replaced set', async () => {
+    const issuer = await issuerFor({ jwksMaxAgeSeconds: 0 })
+    let clock = 1_000_000
+    const cache = await cacheFor(issuer, () => clock)
+    const oldKid = String(issuer.publicJwks().keys[0]?.kid)
+    const header = { alg: 'RS256', kid: oldKid }
+    const first = cache.getKey(header)
+    expect(first).toBeInstanceOf(Promise)
+    const key = await first
+    // the hot path: the same alg and kid from the same set, no promise to await
+    expect(cache.getKey(header)).toBe(key)
+    const unknown = cache.getKey({ alg: 'RS256', kid: 'someone-else' })
+    expect(unknown).toBeInstanceOf(Promise)
+    await expect(unknown).rejects.toThrow(/no key with this kid/)
+
+    // the issuer rotates and retires the old key; once the set is refreshed the old key is gone
+    await issuer.rotate()
+    issuer.retire(oldKid)
+    clock += 60_000
+    await cache.ready()
+    const lookup = cache.getKey(header)
+    expect(lookup).toBeInstanceOf(Promise)
+    await expect(lookup).rejects.toThrow(/no key with this kid/)
   })
 })
