@@ -1,0 +1,38 @@
+import type { AuthInfo, Authenticator, RequestLike } from './types.js'
+
+/**
+ * Wraps an authenticator so that each request is verified at most once, however many
+ * middlewares ask: the outcome is remembered for the request's `headers` object (the same object
+ * for the whole life of a request in Express, Fastify and Koa) and forgotten with it.
+ *
+ * Used when something before `auth()` needs the caller's identity, such as a rate limiter keyed
+ * by token subject: both share one verification instead of doing it twice.
+ *
+ * @example
+ * ```ts
+ * const shared = oncePerRequest(createVerifier({ issuer, audience }))
+ * app.use(rateLimit({ key: async (req) => (await shared.authenticate(req).catch(() => undefined))?.subject ?? req.ip }))
+ * app.use(auth(shared))
+ * ```
+ */
+export function oncePerRequest(authenticator: Authenticator): Authenticator {
+  if (typeof (authenticator as Partial<Authenticator> | undefined)?.authenticate !== 'function') {
+    throw new TypeError(
+      'oncePerRequest() takes an authenticator from createVerifier() or authFromConfig()',
+    )
+  }
+  const outcomes = new WeakMap<object, Promise<AuthInfo>>()
+  return Object.freeze({
+    enabled: authenticator.enabled,
+    realm: authenticator.realm,
+    ready: () => authenticator.ready(),
+    authenticate(request: RequestLike): Promise<AuthInfo> {
+      let outcome = outcomes.get(request.headers)
+      if (outcome === undefined) {
+        outcome = authenticator.authenticate(request)
+        outcomes.set(request.headers, outcome)
+      }
+      return outcome
+    },
+  })
+}
