@@ -364,3 +364,36 @@ describe('JwksCache key lookup', () => {
     await expect(lookup).rejects.toThrow(/no key with this kid/)
   })
 })
+
+describe('fetchJson()', () => {
+  // Node's fetch (undici) resends an idempotent request whose reused connection was closed before
+  // it was answered; the JWKS fetch relies on that rather than retrying on its own.
+  it('survives a kept-alive connection that the server closed under it', async () => {
+    const { createServer } = await import('node:http')
+    const { fetchJson } = await import('../src/jwks.js')
+    const perConnection = new WeakMap<object, number>()
+    let connections = 0
+    const server = createServer((req, res) => {
+      const seen = (perConnection.get(req.socket) ?? 0) + 1
+      perConnection.set(req.socket, seen)
+      // the second request on a connection: the server drops it as an idle-timeout race would
+      if (seen > 1) {
+        req.socket.destroy()
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive' })
+      res.end('{"keys":[]}')
+    })
+    server.on('connection', () => connections++)
+    server.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    open.push({ close: () => new Promise((resolve) => server.close(() => resolve())) })
+    const { port } = server.address() as { port: number }
+    const url = `http://127.0.0.1:${port}/jwks`
+    const options = { timeoutMs: 5000, maxResponseBytes: 1024, what: 'JWKS' }
+    expect((await fetchJson(globalThis.fetch, url, options)).json).toEqual({ keys: [] })
+    expect((await fetchJson(globalThis.fetch, url, options)).json).toEqual({ keys: [] })
+    expect(connections).toBe(2)
+    server.closeAllConnections()
+  })
+})
