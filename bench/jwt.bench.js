@@ -5,11 +5,18 @@
 // route, connections and duration for all. Next to req/s it reports the server's CPU time per
 // request, which background load on a shared machine disturbs far less than throughput.
 // It only prints: noisy machines never fail it.
-import { spawn, spawnSync } from 'node:child_process'
-import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { startDevIssuer } from '@palisade/testing'
+import {
+  cores,
+  machineTime,
+  markdown,
+  median,
+  pinLoadGenerator,
+  ratio,
+  startServer as startProcess,
+} from './lib/harness.js'
 
 const WARMUP_SECONDS = 1
 const ROUNDS = 5
@@ -114,11 +121,8 @@ const selected = contenders.filter((c) => only === undefined || only.includes(c.
 
 // The server runs on one core and the load generator on another, so that neither steals the
 // other's CPU and every contender gets the same single core (threadpool crypto included).
-const cores = availableParallelism()
-const pinned =
-  process.env['JWT_BENCH_PIN'] !== '0' &&
-  cores >= 2 &&
-  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0
+const pinned = pinLoadGenerator('JWT_BENCH')
+const script = fileURLToPath(new URL('./jwt.server.js', import.meta.url))
 
 /**
  * Starts one contender's server in its own process.
@@ -126,53 +130,12 @@ const pinned =
  * @param {Record<string, unknown>} config
  */
 async function startServer(contender, config) {
-  const script = fileURLToPath(new URL('./jwt.server.js', import.meta.url))
-  /** @type {import('node:child_process').SpawnOptions} */
-  const options = {
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  }
-  const child = pinned
-    ? spawn('taskset', ['-c', '1', process.execPath, ...serverArgs, script], options)
-    : spawn(process.execPath, [...serverArgs, script], options)
-  const port = await new Promise((resolve, reject) => {
-    child.once('message', (message) => {
-      resolve(/** @type {{ port: number }} */ (message).port)
-    })
-    child.once('exit', (code) => {
-      reject(new Error(`the server exited with code ${String(code)} before listening`))
-    })
-    child.send({ ...config, id: contender.id, cache: contender.cache === true })
-  })
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        resolve(undefined)
-        return
-      }
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      child.once('exit', () => {
-        clearTimeout(timer)
-        resolve(undefined)
-      })
-      child.disconnect()
-    })
-  /** @returns {Promise<{ cpu: number, requests: number } | undefined>} */
-  const usage = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        resolve(undefined)
-        return
-      }
-      child.once('message', (message) => {
-        resolve(/** @type {{ cpu: number, requests: number }} */ (message))
-      })
-      child.once('exit', () => {
-        resolve(undefined)
-      })
-      child.send('usage')
-    })
-  return { url: `http://127.0.0.1:${String(port)}${ROUTE}`, stop, usage }
+  const server = await startProcess(
+    script,
+    { ...config, id: contender.id, cache: contender.cache === true },
+    { pinned, nodeArgs: serverArgs },
+  )
+  return { ...server, url: `${server.base}${ROUTE}` }
 }
 
 /**
@@ -214,30 +177,9 @@ function load(url, token, duration) {
   })
 }
 
-/** Busy and total CPU time of the whole machine so far, in µs. */
-function machineTime() {
-  let busy = 0
-  let total = 0
-  for (const { times } of cpus()) {
-    const used = times.user + times.nice + times.sys + times.irq
-    busy += used * 1000
-    total += (used + times.idle) * 1000
-  }
-  return { busy, total }
-}
-
 /** Share of the machine's CPU used by other processes while each algorithm was measured. */
 /** @type {Map<string, number>} */
 const background = new Map()
-
-/** @param {number[]} values */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
-}
 
 /**
  * Measures every contender for one algorithm. All servers are started first; after a warm-up
@@ -316,22 +258,6 @@ async function measureAll(alg, token, config) {
   }
   return entries.map((entry) => entry.row)
 }
-
-/** @param {string[][]} rows the first is the header; numeric columns are right-aligned */
-function markdown(rows) {
-  const widths = rows[0]?.map((_, i) => Math.max(3, ...rows.map((r) => (r[i] ?? '').length)))
-  if (widths === undefined) return ''
-  const numeric = rows[0]?.map((_, i) =>
-    rows.slice(1).every((r) => /^[\d.,x—-]+$/.test(r[i] ?? '')),
-  )
-  const line = (/** @type {string[]} */ r) =>
-    `| ${r.map((cell, i) => (numeric?.[i] === true ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join(' | ')} |`
-  const rule = `| ${widths.map((w, i) => (numeric?.[i] === true ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
-  return [line(rows[0] ?? []), rule, ...rows.slice(1).map(line)].join('\n')
-}
-
-const ratio = (/** @type {number | undefined} */ a, /** @type {number | undefined} */ b) =>
-  a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}x`
 
 const issuer = await startDevIssuer({ algorithms: ['RS256', 'ES256'] })
 /** @type {Row[]} */

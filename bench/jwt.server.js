@@ -4,7 +4,7 @@
 // route, `GET /api/me` answering `{ "sub": ... }`, and checks the same claims: signature, `alg`,
 // `iss`, `aud` and `exp`.
 import { createServer } from 'node:http'
-import { once } from 'node:events'
+import { serve } from './lib/server.js'
 
 /**
  * @typedef {object} ServerConfig
@@ -295,38 +295,11 @@ for (const framework of ['node', 'express', 'fastify', 'koa']) {
   if (floor !== undefined) contenders[`${framework}-none`] = floor
 }
 
-let requests = 0
-
-/** @param {ServerConfig} config */
-async function start(config) {
-  const build = contenders[config.id]
-  if (build === undefined) throw new Error(`unknown contender ${config.id}`)
-  const server = await build(config)
-  server.on('request', () => {
-    requests++
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return address.port
-}
-
-// The first message is the config; each later one asks for the CPU time this process has used
-// (all threads, so threadpool crypto counts) and the requests it has received.
-process.on('message', (message) => {
-  if (message === 'usage') {
-    const { user, system } = process.cpuUsage()
-    process.send?.({ cpu: user + system, requests })
-    return
-  }
-  start(/** @type {ServerConfig} */ (message)).then(
-    (port) => process.send?.({ port }),
-    (/** @type {unknown} */ error) => {
-      console.error(error)
-      process.exit(1)
-    },
-  )
-})
-// exit() rather than a signal, so that `--cpu-prof` gets to write its profile.
-process.on('disconnect', () => process.exit(0))
+serve(
+  /** @param {ServerConfig} config */
+  async (config) => {
+    const build = contenders[config.id]
+    if (build === undefined) throw new Error(`unknown contender ${config.id}`)
+    return build(config)
+  },
+)
