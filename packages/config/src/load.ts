@@ -85,6 +85,9 @@ function fileFix(error: SecretsError, name: string): string {
       return `point ${name}_FILE to a file that holds only the value`
     case 'PALISADE_SECRET_EMPTY':
       return `write the value into the file, or unset ${name}_FILE`
+    default:
+      // Codes of the other secret sources (Vault, directories) never come from NAME_FILE.
+      return `fix ${name}_FILE or unset it`
   }
 }
 

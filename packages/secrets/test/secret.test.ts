@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import { format, inspect } from 'node:util'
 import { pino } from 'pino'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { Secret, isSecret } from '../src/index.js'
+import { Secret, SecretsLoadError, envSource, isSecret, loadSecrets } from '../src/index.js'
 
 const VALUE = 'Zq8!vN3#pL0@wX6$rT2%yB9^kM4&hJ7*'
 
@@ -81,5 +81,51 @@ describe('Secret', () => {
     expect(isSecret(VALUE)).toBe(false)
     expect(isSecret({ reveal: () => VALUE })).toBe(false)
     expect(isSecret(null)).toBe(false)
+  })
+
+  it('stays hidden inside loaded secrets, their events, errors and reports', async () => {
+    const lines: string[] = []
+    const logger = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(chunk.toString())
+          callback()
+        },
+      }),
+    )
+    const secrets = await loadSecrets(
+      { SESSION_KEY: envSource('SESSION_KEY', { env: { SESSION_KEY: VALUE } }) },
+      { logger, watch: false },
+    )
+    const loaded = secrets.get('SESSION_KEY')
+    logger.info({ secrets, loaded, check: secrets.healthCheck() }, 'loaded %s %o', loaded, secrets)
+    let report = ''
+    try {
+      await loadSecrets(
+        {
+          SESSION_KEY: {
+            from: envSource('SESSION_KEY', { env: { SESSION_KEY: VALUE } }),
+            validate: () => false,
+          },
+        },
+        { logger },
+      )
+    } catch (error) {
+      if (!(error instanceof SecretsLoadError)) throw error
+      report = `${error.message}\n${inspect(error, { depth: 10 })}\n${JSON.stringify(error)}`
+      logger.error({ err: error }, 'startup failed')
+    }
+    expect(report).toContain('SESSION_KEY')
+    const outputs = [
+      inspect(secrets, { depth: 10, showHidden: true }),
+      JSON.stringify(secrets),
+      format('%s %o %O %j', secrets, secrets, loaded, loaded),
+      report,
+      ...lines,
+    ]
+    for (const output of outputs) expect(output).not.toContain(VALUE)
+    expect(lines.join('')).toContain('[redacted]')
+    await secrets.close()
   })
 })
