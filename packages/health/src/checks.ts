@@ -12,6 +12,11 @@ export interface CheckOptions {
   timeoutMs?: number | undefined
   /** How long a result (a failure too) is reused. @default 0 */
   cacheMs?: number | undefined
+  /**
+   * Refresh in the background every this many milliseconds, so that probes never wait on the
+   * dependency; not with `cacheMs`. @default 0 (run on probes)
+   */
+  intervalMs?: number | undefined
 }
 
 /** Options of {@link httpCheck}. */
@@ -30,10 +35,17 @@ export interface RedisPingable {
   ping: () => Promise<unknown>
 }
 
-function common(
-  options: unknown,
-  name: string,
-): { name: string; critical: boolean; timeoutMs: number; cacheMs: number } {
+/** The validated options every built-in check shares. */
+export interface CommonOptions {
+  name: string
+  critical: boolean
+  timeoutMs: number
+  cacheMs: number
+  intervalMs: number
+}
+
+/** Validates the options every built-in check takes; `createHealth()` checks the combination. */
+export function common(options: unknown, name: string): CommonOptions {
   if (options === undefined) options = {}
   if (!isObject(options)) throw new TypeError('"options" must be an object')
   return {
@@ -41,32 +53,36 @@ function common(
     critical: booleanOption(options['critical'], 'critical', true),
     timeoutMs: integerOption(options['timeoutMs'], 'timeoutMs', 1000, 1),
     cacheMs: integerOption(options['cacheMs'], 'cacheMs', 0, 0),
+    intervalMs: integerOption(options['intervalMs'], 'intervalMs', 0, 0),
   }
 }
 
-function unavailable(check: string, what: string, error: unknown): HealthError {
+/** A failure to reach a dependency, with the driver's error as `cause` (for logs only). */
+export function unavailable(check: string, what: string, error: unknown): HealthError {
   return new HealthError('PALISADE_HEALTH_UNAVAILABLE', `${what} failed: ${messageOf(error)}`, {
     check,
     cause: error,
   })
 }
 
-/** A `datastore` connection check that runs `probe` and reports its failure as unavailable. */
-function datastoreCheck(
+/** A connection check that runs `probe` and reports its failure as unavailable. */
+export function datastoreCheck(
   options: unknown,
   name: string,
   what: string,
-  probe: () => Promise<unknown>,
+  probe: (signal: AbortSignal, timeoutMs: number) => Promise<unknown>,
+  componentType = 'datastore',
 ): HealthCheck {
   const base = common(options, name)
   return {
     ...base,
-    componentType: 'datastore',
+    componentType,
     measurement: 'connection',
-    run: async () => {
+    run: async (signal) => {
       try {
-        await probe()
+        await probe(signal, base.timeoutMs)
       } catch (error) {
+        if (error instanceof HealthError) throw error
         throw unavailable(base.name, what, error)
       }
     },

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { SpanStatusCode } from '@opentelemetry/api'
 import type { BatchObservableCallback, ObservableGauge } from '@opentelemetry/api'
@@ -12,7 +13,27 @@ import {
   stringOption,
 } from './options.js'
 import { telemetry } from './telemetry.js'
-import type { CheckReport, HealthCheck, HealthResponse, HealthStatus, Logger } from './types.js'
+import type {
+  CheckReport,
+  HealthCheck,
+  HealthRequest,
+  HealthResponse,
+  HealthStatus,
+  Logger,
+} from './types.js'
+
+/** The three probes, as {@link Health.handle} routes them. */
+export type ProbeKind = 'liveness' | 'readiness' | 'startup'
+
+/** Where {@link Health.handle} answers each probe. */
+export interface HealthPaths {
+  /** @default '/healthz' */
+  liveness?: string | undefined
+  /** @default '/readyz' */
+  readiness?: string | undefined
+  /** @default '/startupz' */
+  startup?: string | undefined
+}
 
 /** Options of {@link createHealth}. */
 export interface HealthOptions {
@@ -25,6 +46,21 @@ export interface HealthOptions {
    * @default 1000
    */
   eventLoopDelayThresholdMs?: number | undefined
+  /** The paths {@link Health.handle} and the adapters answer. @default the values below */
+  paths?: HealthPaths | undefined
+  /**
+   * A caller presenting `Authorization: Bearer <detailsToken>` gets the readiness details
+   * (check names, short failure reasons, durations). Compared in constant time; never logged.
+   * At least 16 characters.
+   * @default undefined (details only for loopback callers, when trusted)
+   */
+  detailsToken?: string | undefined
+  /**
+   * Callers whose TCP peer is a loopback address (127.0.0.0/8, ::1) get the details without a
+   * token. Turn it off when a proxy on the same host (a sidecar) forwards outside traffic.
+   * @default true
+   */
+  trustLoopback?: boolean | undefined
 }
 
 /** Options of {@link Health.readiness}. */
@@ -51,7 +87,19 @@ export interface Health {
   beginShutdown: () => void
   /** Whether {@link Health.beginShutdown} was called. */
   readonly shuttingDown: boolean
-  /** Stops the event-loop monitor and the status gauge. */
+  /**
+   * Answers a probe request for an adapter: the liveness, readiness or startup answer for `GET`
+   * and `HEAD` on its path (query string and one trailing slash tolerated), 405 for other
+   * methods on those paths, and `undefined` for any other path (pass it on). Readiness details
+   * go to callers presenting the `detailsToken` or, when trusted, coming from loopback. A `HEAD`
+   * answer has the headers of the `GET` one, `Content-Length` included, and an empty body.
+   */
+  handle: (request: HealthRequest) => Promise<HealthResponse> | undefined
+  /** The paths {@link Health.handle} answers, after defaults. */
+  readonly paths: Readonly<Record<ProbeKind, string>>
+  /**
+   * Stops the background refreshes (`intervalMs`), the event-loop monitor and the status gauge.
+   */
   close: () => void
 }
 
@@ -62,7 +110,9 @@ interface Check {
   readonly critical: boolean
   readonly timeoutMs: number
   readonly cacheMs: number
+  readonly intervalMs: number
   readonly componentType: string
+  readonly close: (() => void) | undefined
 }
 
 interface Result {
@@ -80,6 +130,8 @@ interface State {
   inFlight: Promise<Result> | undefined
   /** Whether the last run passed; undefined before the first. */
   up: boolean | undefined
+  /** The next background refresh, for checks with an `intervalMs`. */
+  timer: NodeJS.Timeout | undefined
 }
 
 const HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -101,6 +153,11 @@ const SHUTTING_DOWN = respond('fail', { output: 'shutting down' })
 const STARTING = respond('fail', { output: 'starting' })
 const PASS = respond('pass')
 const BLOCKED = respond('fail', { output: 'event loop blocked' })
+const ANSWERS: Readonly<Record<HealthStatus, HealthResponse>> = {
+  pass: PASS,
+  warn: respond('warn'),
+  fail: respond('fail'),
+}
 
 /** Event-loop delay samples are kept for one to two of these windows. */
 const LOOP_WINDOW_MS = 1000
@@ -114,16 +171,95 @@ function normalizeCheck(value: unknown, index: number): Check {
   const name = stringOption(value['name'], `${at}.name`, '')
   functionOption(value['run'], `${at}.run`)
   const measurement = stringOption(value['measurement'], `${at}.measurement`, 'connection')
+  const cacheMs = integerOption(value['cacheMs'], `${at}.cacheMs`, 0, 0)
+  const intervalMs = integerOption(value['intervalMs'], `${at}.intervalMs`, 0, 0)
+  if (cacheMs > 0 && intervalMs > 0) {
+    throw new TypeError(`"${at}.intervalMs" option cannot be combined with "${at}.cacheMs"`)
+  }
   return Object.freeze({
     name,
     key: `${name}:${measurement}`,
     run: value['run'] as HealthCheck['run'],
     critical: booleanOption(value['critical'], `${at}.critical`, true),
     timeoutMs: integerOption(value['timeoutMs'], `${at}.timeoutMs`, 1000, 1),
-    cacheMs: integerOption(value['cacheMs'], `${at}.cacheMs`, 0, 0),
+    cacheMs,
+    intervalMs,
+    close: closeOf(value['close'], at),
     componentType: stringOption(value['componentType'], `${at}.componentType`, 'component'),
   })
 }
+
+function closeOf(value: unknown, at: string): (() => void) | undefined {
+  if (value === undefined) return undefined
+  functionOption(value, `${at}.close`)
+  return value as () => void
+}
+
+const DEFAULT_PATHS: Readonly<Record<ProbeKind, string>> = {
+  liveness: '/healthz',
+  readiness: '/readyz',
+  startup: '/startupz',
+}
+
+function normalizePaths(value: unknown): Readonly<Record<ProbeKind, string>> {
+  if (value === undefined) return DEFAULT_PATHS
+  if (!isObject(value)) throw new TypeError('"paths" option must be an object')
+  const paths = { ...DEFAULT_PATHS }
+  for (const kind of Object.keys(DEFAULT_PATHS) as ProbeKind[]) {
+    const path = stringOption(value[kind], `paths.${kind}`, DEFAULT_PATHS[kind])
+    if (!/^\/[^?#\s]*[^/?#\s]$/.test(path)) {
+      throw new TypeError(
+        `"paths.${kind}" option must be a path such as "${DEFAULT_PATHS[kind]}" (a leading slash, no trailing slash, query or spaces)`,
+      )
+    }
+    paths[kind] = path
+  }
+  if (new Set(Object.values(paths)).size !== 3) {
+    throw new TypeError('"paths" option must give each probe its own path')
+  }
+  return Object.freeze(paths)
+}
+
+/** The path of a request target without its query string and one trailing slash. */
+function routeOf(target: string): string {
+  const query = target.search(/[?#]/)
+  const path = query === -1 ? target : target.slice(0, query)
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
+
+const BEARER = /^Bearer +(\S+) *$/i
+
+// Each answer with its Content-Length, made once per answer (most answers are constants).
+const sized = new WeakMap<HealthResponse, { get: HealthResponse; head: HealthResponse }>()
+
+function withLength(response: HealthResponse, head: boolean): HealthResponse {
+  let pair = sized.get(response)
+  if (pair === undefined) {
+    const headers = Object.freeze({
+      ...response.headers,
+      'Content-Length': String(Buffer.byteLength(response.body)),
+    })
+    pair = {
+      get: Object.freeze({ status: response.status, headers, body: response.body }),
+      head: Object.freeze({ status: response.status, headers, body: '' }),
+    }
+    sized.set(response, pair)
+  }
+  return head ? pair.head : pair.get
+}
+
+const METHOD_NOT_ALLOWED: HealthResponse = Object.freeze({
+  status: 405,
+  headers: Object.freeze({ ...HEADERS, Allow: 'GET, HEAD' }),
+  body: JSON.stringify({ status: 'fail', output: 'method not allowed' }),
+})
 
 /**
  * Creates the liveness, readiness and startup probes of a service, answering in the
@@ -160,12 +296,24 @@ export function createHealth(options: HealthOptions = {}): Health {
     1,
   )
 
+  const paths = normalizePaths(options.paths)
+  const routes = new Map<string, ProbeKind>(
+    (Object.entries(paths) as [ProbeKind, string][]).map(([kind, path]) => [path, kind]),
+  )
+  const tokenOption: unknown = options.detailsToken
+  if (tokenOption !== undefined && (typeof tokenOption !== 'string' || tokenOption.length < 16)) {
+    throw new TypeError('"detailsToken" option must be a string of at least 16 characters')
+  }
+  const tokenDigest = tokenOption === undefined ? undefined : digest(tokenOption)
+  const trustLoopback = booleanOption(options.trustLoopback, 'trustLoopback', true)
+
   const { tracer, meter, duration } = telemetry()
   const states: State[] = checks.map((check) => ({
     check,
     cached: undefined,
     inFlight: undefined,
     up: undefined,
+    timer: undefined,
   }))
 
   const gauge: ObservableGauge = meter.createObservableGauge('palisade.health.check.status', {
@@ -263,15 +411,18 @@ export function createHealth(options: HealthOptions = {}): Health {
     state.up = result.passed
   }
 
-  function evaluate(state: State): Promise<Result> {
+  /** The result a probe may use without running the check, if there is one. */
+  function usable(state: State): Result | undefined {
     const { cached, check } = state
-    if (
-      cached !== undefined &&
-      check.cacheMs > 0 &&
-      performance.now() - cached.at < check.cacheMs
-    ) {
-      return Promise.resolve(cached)
-    }
+    if (cached === undefined) return undefined
+    // A background-refreshed check answers with its latest result, however old.
+    if (check.intervalMs > 0) return cached
+    if (check.cacheMs > 0 && performance.now() - cached.at < check.cacheMs) return cached
+    return undefined
+  }
+
+  function runOnce(state: State): Promise<Result> {
+    const { check } = state
     state.inFlight ??= execute(check).then(({ result, error }) => {
       state.cached = result
       state.inFlight = undefined
@@ -285,33 +436,67 @@ export function createHealth(options: HealthOptions = {}): Health {
     return state.inFlight
   }
 
+  // Background refreshes: one run at a time, the next scheduled when the last ended, so a slow
+  // dependency never piles up runs.
+  let refreshing = true
+  function refresh(state: State): void {
+    void runOnce(state).then(() => {
+      if (!refreshing) return
+      state.timer = setTimeout(() => {
+        state.timer = undefined
+        refresh(state)
+      }, state.check.intervalMs)
+      state.timer.unref()
+    })
+  }
+  function stopRefreshing(): void {
+    refreshing = false
+    for (const state of states) {
+      clearTimeout(state.timer)
+      state.timer = undefined
+    }
+  }
+  for (const state of states) if (state.check.intervalMs > 0) refresh(state)
+
   async function readiness(readinessOptions: ReadinessOptions = {}): Promise<HealthResponse> {
     if (shuttingDown) return SHUTTING_DOWN
-    const results = await Promise.all(states.map(evaluate))
-    // The shutdown may have begun while the checks ran.
-    if (isShuttingDown()) return SHUTTING_DOWN
+    // Cached and background-refreshed results are read synchronously; only the checks that
+    // must run are awaited (together).
+    const results: (Result | undefined)[] = states.map(usable)
+    if (results.includes(undefined)) {
+      const ran = await Promise.all(
+        states.map((state, index) => {
+          const result = results[index]
+          return result === undefined ? runOnce(state) : Promise.resolve(result)
+        }),
+      )
+      results.splice(0, ran.length, ...ran)
+      // The shutdown may have begun while the checks ran.
+      if (isShuttingDown()) return SHUTTING_DOWN
+    }
     let status: HealthStatus = 'pass'
+    for (const [index, result] of results.entries()) {
+      if (result!.passed) continue
+      if (states[index]!.check.critical) {
+        status = 'fail'
+        break
+      }
+      status = 'warn'
+    }
+    if (readinessOptions.details !== true || states.length === 0) return ANSWERS[status]
     const reports: Record<string, CheckReport[]> = {}
     for (const [index, result] of results.entries()) {
       const { check } = states[index]!
-      let checkStatus: HealthStatus = 'pass'
-      if (!result.passed) {
-        checkStatus = check.critical ? 'fail' : 'warn'
-        if (check.critical) status = 'fail'
-        else if (status === 'pass') status = 'warn'
-      }
+      const checkStatus: HealthStatus = result!.passed ? 'pass' : check.critical ? 'fail' : 'warn'
       const report: CheckReport = {
         componentType: check.componentType,
         status: checkStatus,
-        time: result.time,
-        observedValue: result.durationMs,
+        time: result!.time,
+        observedValue: result!.durationMs,
         observedUnit: 'ms',
-        ...(result.output !== undefined && { output: result.output }),
+        ...(result!.output !== undefined && { output: result!.output }),
       }
       ;(reports[check.key] ??= []).push(report)
-    }
-    if (readinessOptions.details !== true || states.length === 0) {
-      return status === 'pass' ? PASS : respond(status)
     }
     return respond(status, { checks: reports })
   }
@@ -321,20 +506,55 @@ export function createHealth(options: HealthOptions = {}): Health {
     return delayMs > thresholdMs ? BLOCKED : PASS
   }
 
+  const startup = (): HealthResponse => (started ? PASS : STARTING)
+
+  function trusted(request: HealthRequest): boolean {
+    if (trustLoopback && isLoopback(request.remoteAddress)) return true
+    if (tokenDigest === undefined) return false
+    const header = request.headers['authorization']
+    if (typeof header !== 'string') return false
+    const match = BEARER.exec(header)
+    return match !== null && timingSafeEqual(digest(match[1]!), tokenDigest)
+  }
+
+  function handle(request: HealthRequest): Promise<HealthResponse> | undefined {
+    const kind = routes.get(routeOf(request.path))
+    if (kind === undefined) return undefined
+    const method = request.method.toUpperCase()
+    if (method !== 'GET' && method !== 'HEAD') {
+      return Promise.resolve(withLength(METHOD_NOT_ALLOWED, false))
+    }
+    const head = method === 'HEAD'
+    if (kind === 'liveness') return Promise.resolve(withLength(liveness(), head))
+    if (kind === 'startup') return Promise.resolve(withLength(startup(), head))
+    return readiness({ details: trusted(request) }).then((response) => withLength(response, head))
+  }
+
   return Object.freeze({
     liveness,
     readiness,
-    startup: (): HealthResponse => (started ? PASS : STARTING),
+    startup,
     markStarted: (): void => {
       started = true
     },
     beginShutdown: (): void => {
       shuttingDown = true
+      stopRefreshing()
     },
     get shuttingDown(): boolean {
       return shuttingDown
     },
+    handle,
+    paths,
     close: (): void => {
+      stopRefreshing()
+      for (const { check } of states) {
+        try {
+          check.close?.()
+        } catch {
+          // Closing is best effort: one check must not keep the others open.
+        }
+      }
       clearInterval(window)
       monitor.disable()
       meter.removeBatchObservableCallback(observe, [gauge])

@@ -57,6 +57,16 @@ export interface HealthCheck {
    */
   cacheMs?: number | undefined
   /**
+   * Run the check in the background every this many milliseconds instead of on probes: a probe
+   * answers with the latest result at once and never waits on the dependency (except for the
+   * very first result, which is started when `createHealth()` runs). Failures are refreshed on
+   * the same schedule. The timers do not keep the process alive and stop at
+   * `health.beginShutdown()` and `health.close()`. `0` runs the check on probes. Cannot be
+   * combined with `cacheMs`.
+   * @default 0
+   */
+  intervalMs?: number | undefined
+  /**
    * The `componentType` of the report, e.g. `datastore`.
    * @default 'component'
    */
@@ -66,6 +76,8 @@ export interface HealthCheck {
    * @default 'connection'
    */
   measurement?: string | undefined
+  /** Releases what the check holds (a monitor, a timer); called by `health.close()`. */
+  close?: (() => void) | undefined
 }
 
 /**
@@ -76,6 +88,30 @@ export interface HealthResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
+}
+
+/**
+ * What {@link Health.handle} needs of an HTTP request; every framework has these four.
+ *
+ * @example
+ * ```ts
+ * const request: HealthRequest = {
+ *   method: req.method,
+ *   path: req.url, // query string and one trailing slash are tolerated
+ *   headers: req.headers,
+ *   remoteAddress: req.socket.remoteAddress,
+ * }
+ * ```
+ */
+export interface HealthRequest {
+  /** `GET` and `HEAD` are answered; other methods get 405. */
+  readonly method: string
+  /** The request target, e.g. `/readyz?verbose`; compared without the query string. */
+  readonly path: string
+  /** Lower-cased request headers, as Node gives them. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /** The peer of the TCP connection (never a forwarded header). */
+  readonly remoteAddress?: string | undefined
 }
 
 /** One entry of the `checks` object of a detailed readiness answer. */

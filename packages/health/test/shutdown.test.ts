@@ -164,6 +164,121 @@ describe('gracefulShutdown in a child process', () => {
   })
 })
 
+interface LoadResult {
+  /** Requests started before the load stopped, by outcome. */
+  ok: number
+  failures: string[]
+  /** Readiness answers to requests started after the signal, in order. */
+  readiness: number[]
+}
+
+/**
+ * Keeps `keepAlive` workers on pooled keep-alive connections and `fresh` workers on a new
+ * connection per request busy until `until()`; one more worker polls readiness once `signalled`.
+ */
+async function load(
+  port: number,
+  options: { keepAlive: number; fresh: number; until: () => boolean; signalled: () => boolean },
+): Promise<LoadResult> {
+  const pool = new Agent({ keepAlive: true, maxSockets: options.keepAlive })
+  const result: LoadResult = { ok: 0, failures: [], readiness: [] }
+  const worker = async (agent: Agent | undefined) => {
+    while (!options.until()) {
+      try {
+        const reply = await get(port, '/', agent)
+        if (reply.status === 200 && reply.body === 'ok') result.ok++
+        else result.failures.push(`status ${reply.status}`)
+      } catch (error) {
+        result.failures.push((error as NodeJS.ErrnoException).code ?? String(error))
+      }
+    }
+  }
+  const poller = async () => {
+    while (!options.until()) {
+      if (!options.signalled()) {
+        await sleep(5)
+        continue
+      }
+      try {
+        result.readiness.push((await get(port, '/readyz', pool)).status)
+      } catch (error) {
+        result.failures.push(`readiness ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+      }
+    }
+  }
+  try {
+    await Promise.all([
+      ...Array.from({ length: options.keepAlive }, () => worker(pool)),
+      ...Array.from({ length: options.fresh }, () => worker(undefined)),
+      poller(),
+    ])
+  } finally {
+    pool.destroy()
+  }
+  return result
+}
+
+describe('gracefulShutdown under load, in a child process', () => {
+  const DRAIN = 1500
+
+  it('drops no request until the drain ends, fails readiness within one request, exits 0', async () => {
+    const service = await start({ DRAIN_MS: String(DRAIN), TIMEOUT_MS: '10000' })
+    let signalledAt = 0
+    // Requests stop being started a margin before the drain ends: after it the server stops
+    // accepting, as it should.
+    const running = load(service.port, {
+      keepAlive: 8,
+      fresh: 4,
+      signalled: () => signalledAt > 0,
+      until: () => signalledAt > 0 && performance.now() > signalledAt + DRAIN - 300,
+    })
+    await sleep(400)
+    signalledAt = performance.now()
+    service.child.kill('SIGTERM')
+    const result = await running
+
+    expect(result.failures).toEqual([])
+    expect(result.ok).toBeGreaterThan(100)
+    // The first readiness request after the signal may still pass (the signal is delivered
+    // asynchronously); every later one fails.
+    expect(result.readiness.length).toBeGreaterThan(2)
+    expect(result.readiness.slice(1).every((status) => status === 503)).toBe(true)
+
+    const { code, at } = await service.exited
+    expect(code).toBe(0)
+    expect(at - signalledAt).toBeGreaterThanOrEqual(DRAIN - 50)
+    expect(at - signalledAt).toBeLessThan(10_000)
+  }, 30_000)
+
+  it('serves the load through the drain but cuts a hung request at the deadline and exits 1', async () => {
+    const service = await start({ DRAIN_MS: String(DRAIN), TIMEOUT_MS: '2500' })
+    let signalledAt = 0
+    const hung = get(service.port, '/slow?ms=60000').then(
+      () => 'answered',
+      () => 'cut',
+    )
+    const running = load(service.port, {
+      keepAlive: 4,
+      fresh: 2,
+      signalled: () => signalledAt > 0,
+      until: () => signalledAt > 0 && performance.now() > signalledAt + DRAIN - 300,
+    })
+    await sleep(300)
+    signalledAt = performance.now()
+    service.child.kill('SIGTERM')
+    const result = await running
+    expect(result.failures).toEqual([])
+    expect(result.ok).toBeGreaterThan(50)
+
+    const { code, at } = await service.exited
+    expect(code).toBe(1)
+    expect(at - signalledAt).toBeGreaterThanOrEqual(2400)
+    expect(at - signalledAt).toBeLessThan(10_000)
+    expect(await hung).toBe('cut')
+    expect(service.stderr()).toContain('timeoutMs=2500')
+  }, 30_000)
+})
+
 describe('gracefulShutdown in process', () => {
   const servers: Server[] = []
   afterEach(() => {

@@ -2,9 +2,29 @@ import type { Server } from 'node:http'
 import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { createClient } from 'redis'
+import type { Channel, ChannelModel } from 'amqplib'
+import type { MqttClient } from 'mqtt'
+import type { Connection as MysqlConnection, Pool as MysqlPool } from 'mysql2'
+import type { Connection as MysqlPromiseConnection, Pool as MysqlPromisePool } from 'mysql2/promise'
+import type { NatsConnection } from 'nats'
 import { describe, expectTypeOf, it } from 'vitest'
-import { createHealth, gracefulShutdown, postgresCheck, redisCheck } from '../src/index.js'
-import type { GracefulShutdown, Health, HealthCheck, HealthResponse } from '../src/index.js'
+import {
+  amqpCheck,
+  createHealth,
+  gracefulShutdown,
+  mqttCheck,
+  mysqlCheck,
+  natsCheck,
+  postgresCheck,
+  redisCheck,
+} from '../src/index.js'
+import type {
+  GracefulShutdown,
+  Health,
+  HealthCheck,
+  HealthRequest,
+  HealthResponse,
+} from '../src/index.js'
 
 describe('public types', () => {
   it('types the probes and the shutdown controller', () => {
@@ -14,6 +34,8 @@ describe('public types', () => {
     expectTypeOf(gracefulShutdown).parameter(0).toEqualTypeOf<Server>()
     expectTypeOf(gracefulShutdown).returns.toEqualTypeOf<GracefulShutdown>()
     expectTypeOf<GracefulShutdown['shutdown']>().returns.toEqualTypeOf<Promise<number>>()
+    expectTypeOf<Health['handle']>().parameter(0).toEqualTypeOf<HealthRequest>()
+    expectTypeOf<Health['handle']>().returns.toEqualTypeOf<Promise<HealthResponse> | undefined>()
   })
 
   it('accepts the clients applications already have', () => {
@@ -26,6 +48,25 @@ describe('public types', () => {
       ioredis: Redis,
       nodeRedis: ReturnType<typeof createClient>,
     ): HealthCheck[] => [redisCheck(ioredis), redisCheck(nodeRedis)]
+    const useMysql = (
+      pool: MysqlPool,
+      connection: MysqlConnection,
+      promisePool: MysqlPromisePool,
+      promiseConnection: MysqlPromiseConnection,
+    ): HealthCheck[] => [
+      mysqlCheck(pool),
+      mysqlCheck(connection),
+      mysqlCheck(promisePool),
+      mysqlCheck(promiseConnection),
+    ]
+    const useBrokers = (
+      model: ChannelModel,
+      channel: Channel,
+      nats: NatsConnection,
+      mqtt: MqttClient,
+    ): HealthCheck[] => [amqpCheck(model), amqpCheck(channel), natsCheck(nats), mqttCheck(mqtt)]
+    expectTypeOf(useMysql).returns.toEqualTypeOf<HealthCheck[]>()
+    expectTypeOf(useBrokers).returns.toEqualTypeOf<HealthCheck[]>()
     expectTypeOf(usePool).returns.toEqualTypeOf<HealthCheck[]>()
     expectTypeOf(useRedis).returns.toEqualTypeOf<HealthCheck[]>()
   })
@@ -38,6 +79,10 @@ describe('public types', () => {
       postgresCheck({ query: () => Promise.resolve() }, { timeoutMs: '1s' })
       // @ts-expect-error -- readonly
       createHealth().shuttingDown = true
+      // @ts-expect-error -- a pool, not a connection string
+      mysqlCheck('mysql://localhost')
+      // @ts-expect-error -- the token is a string
+      createHealth({ detailsToken: 123 })
     }
     expectTypeOf(misuse).toBeFunction()
   })
