@@ -77,3 +77,16 @@ export function requireScopes(
 }
 
 export type { AuthInfo, Authenticator } from '@palisade/jwt'
+export { MemoryStore, RedisStore, rateLimit } from './rate-limit.js'
+export type {
+  RateLimitHandler,
+  RateLimitOptions,
+  RateLimitPolicyOptions,
+  RateLimitStore,
+  RedisStoreOptions,
+  RouteRateLimitOptions,
+  StoreErrorMode,
+} from './rate-limit.js'
+export { cspReports, securityHeaders } from './headers.js'
+export type { SecurityHeadersMiddleware } from './headers.js'
+export { healthRoutes } from './health.js'

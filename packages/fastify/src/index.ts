@@ -138,3 +138,18 @@ export function requireScopes(
 }
 
 export type { AuthInfo, Authenticator } from '@palisade/jwt'
+export { MemoryStore, RedisStore, rateLimit } from './rate-limit.js'
+export type {
+  PalisadeFastifyRateLimitOptions,
+  RouteRateLimit,
+  RateLimitOptions,
+  RateLimitPolicyOptions,
+  RateLimitStore,
+  RedisStoreOptions,
+  RouteRateLimitOptions,
+  StoreErrorMode,
+} from './rate-limit.js'
+export { cspReports, securityHeaders } from './headers.js'
+export type { CspReportsPluginOptions, SecurityHeadersPluginOptions } from './headers.js'
+export { palisadeHealth } from './health.js'
+export type { PalisadeHealthOptions } from './health.js'

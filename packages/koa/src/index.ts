@@ -76,3 +76,20 @@ export function requireScopes(
 }
 
 export type { AuthInfo, Authenticator } from '@palisade/jwt'
+export { MemoryStore, RedisStore, rateLimit } from './rate-limit.js'
+export type {
+  RateLimitMiddleware,
+  RateLimitOptions,
+  RateLimitPolicyOptions,
+  RateLimitStore,
+  RedisStoreOptions,
+  RouteRateLimitOptions,
+  StoreErrorMode,
+} from './rate-limit.js'
+export { cspReports, securityHeaders } from './headers.js'
+export type {
+  CspReportsOptions,
+  SecurityHeadersMiddleware,
+  SecurityHeadersState,
+} from './headers.js'
+export { healthRoutes } from './health.js'

@@ -7,3 +7,17 @@ export { DevIssuerError } from './errors.js'
 export type { DevIssuerErrorCode } from './errors.js'
 export { conformanceCases, probe } from './conformance.js'
 export type { ConformanceCase, ConformanceTarget, ProbeResult } from './conformance.js'
+export { healthConformanceCases } from './health-conformance.js'
+export type { HealthConformanceCase, HealthConformanceTarget } from './health-conformance.js'
+export {
+  assertSameRateLimitObservations,
+  rateLimitConformanceCases,
+  runRateLimitCase,
+} from './rate-limit-conformance.js'
+export type {
+  RateLimitConformanceCase,
+  RateLimitConformanceOptions,
+  RateLimitConformancePolicy,
+  RateLimitConformanceStep,
+  RateLimitObservation,
+} from './rate-limit-conformance.js'
