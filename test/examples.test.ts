@@ -2,6 +2,7 @@
 // issuer and the local PostgreSQL and Redis, and checks the example-service contract of
 // DESIGN.md over HTTP: the same assertions for Express, Fastify and Koa.
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import type { ChildProcess, ChildProcessByStdio } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
@@ -55,6 +56,8 @@ function baseEnv(): Record<string, string> {
     AUTH_AUDIENCE: 'api',
     AUTH_ALLOW_INSECURE_HTTP: 'true',
     DATABASE_URL,
+    // High enough that only the rate-limit tests, which set their own, ever meet the limit.
+    RATE_LIMIT_PER_MINUTE: '100000',
   }
 }
 
@@ -117,9 +120,10 @@ interface Body {
 async function get(
   url: string,
   token?: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Body }> {
   const response = await fetch(url, {
-    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    headers: token === undefined ? headers : { ...headers, authorization: `Bearer ${token}` },
   })
   const text = await response.text()
   return { status: response.status, headers: response.headers, body: JSON.parse(text) as Body }
@@ -246,6 +250,72 @@ describe.each(EXAMPLES)('the %s example', (name) => {
     for (const conformance of conformanceCases) {
       it(conformance.name, () => conformance.run({ baseUrl: service.url, issuer }))
     }
+  })
+
+  describe('security headers and rate limiting', () => {
+    it('sends the API security headers on every route but the health routes', async () => {
+      const service = await start()
+      const token = await issuer.mint({ audience: 'api' })
+      for (const [path, auth, status] of [
+        ['/api/me', token, 200],
+        ['/api/me', undefined, 401],
+        ['/nowhere', token, 404],
+      ] as const) {
+        const { status: got, headers } = await get(`${service.url}${path}`, auth)
+        expect(got).toBe(status)
+        expect(headers.get('content-security-policy')).toBe(
+          "default-src 'none';frame-ancestors 'none'",
+        )
+        expect(headers.get('x-content-type-options')).toBe('nosniff')
+        expect(headers.get('x-frame-options')).toBe('DENY')
+        expect(headers.get('referrer-policy')).toBe('no-referrer')
+        expect(headers.get('x-powered-by')).toBeNull()
+        // HSTS only over HTTPS; these requests are plain HTTP
+        expect(headers.get('strict-transport-security')).toBeNull()
+        expect(headers.get('ratelimit-policy')).toBe('"per-client";q=100000;w=60')
+        expect(headers.get('ratelimit')).toMatch(/^"per-client";r=\d+;t=\d+$/)
+      }
+      for (const path of ['/healthz', '/readyz']) {
+        const { headers } = await get(`${service.url}${path}`)
+        expect(headers.get('content-security-policy')).toBeNull()
+        expect(headers.get('ratelimit')).toBeNull()
+      }
+    })
+
+    it('limits each client per minute, by token subject or else by IP, with 429 and Retry-After', async () => {
+      const service = await start({ RATE_LIMIT_PER_MINUTE: '3' })
+      const alice = await issuer.mint({ audience: 'api', subject: 'alice' })
+      const bob = await issuer.mint({ audience: 'api', subject: 'bob' })
+      // Unauthenticated requests are counted by IP, refused tokens included.
+      const anonymous = []
+      for (let i = 0; i < 4; i++) anonymous.push(await get(`${service.url}/api/me`))
+      expect(anonymous.map((r) => r.status)).toEqual([401, 401, 401, 429])
+      const limited = anonymous[3]
+      expect(limited?.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(limited?.body).toMatchObject({ status: 429, 'violated-policies': ['per-client'] })
+      // The same address with a valid token is another client: its subject.
+      const statuses = []
+      for (let i = 0; i < 4; i++) statuses.push((await get(`${service.url}/api/me`, alice)).status)
+      expect(statuses).toEqual([200, 200, 200, 429])
+      expect((await get(`${service.url}/api/me`, bob)).status).toBe(200)
+      // Health routes are never limited.
+      expect((await get(`${service.url}/healthz`)).status).toBe(200)
+      expect((await get(`${service.url}/readyz`)).status).toBe(200)
+    })
+
+    it('enforces one limit across instances that share REDIS_URL', async () => {
+      const env = { REDIS_URL, RATE_LIMIT_PER_MINUTE: '4' }
+      const [first, second] = await Promise.all([start(env), start(env)])
+      // A subject of its own, so that earlier runs within the minute do not count.
+      const token = await issuer.mint({ audience: 'api', subject: `shared-${randomUUID()}` })
+      const statuses = []
+      for (let i = 0; i < 6; i++) {
+        const service = i % 2 === 0 ? first : second
+        statuses.push((await get(`${service.url}/api/me`, token)).status)
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429])
+    })
   })
 
   describe('startup', () => {

@@ -1,14 +1,16 @@
-// The Express glue: routes, authentication with @palisade/express, and the server. Everything
+// The Express glue: routes, security headers, rate limiting and authentication with
+// @palisade/express, and the server. Everything
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import { createServer } from 'node:http'
 import express from 'express'
-import type { ErrorRequestHandler, Response } from 'express'
-import { auth, requireScopes } from '@palisade/express'
+import type { ErrorRequestHandler, Request, Response } from 'express'
+import { auth, rateLimit, requireScopes, securityHeaders } from '@palisade/express'
 import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
   NOT_FOUND,
+  SECURITY_HEADERS,
   admin,
   createService,
   failure,
@@ -44,7 +46,12 @@ app.get('/readyz', (req, res, next) => {
   }, next)
 })
 
-// Every other route, unknown ones included, needs a valid bearer token.
+// Every other route, unknown ones included, gets the security headers, is rate-limited (before
+// authentication, so that refused tokens count too) and needs a valid bearer token.
+app.use(securityHeaders(SECURITY_HEADERS))
+app.use(
+  rateLimit(service.rateLimit((req: Request) => ({ headers: req.headers, url: req.originalUrl }))),
+)
 app.use(auth(service.auth))
 app.get('/api/me', (req, res) => {
   res.set(API_HEADERS).json(me(req.auth))

@@ -1,13 +1,15 @@
-// The Fastify glue: routes, authentication with @palisade/fastify, and the server. Everything
+// The Fastify glue: routes, security headers, rate limiting and authentication with
+// @palisade/fastify, and the server. Everything
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import Fastify from 'fastify'
-import type { FastifyReply } from 'fastify'
-import palisade from '@palisade/fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import palisade, { rateLimit, securityHeaders } from '@palisade/fastify'
 import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
   NOT_FOUND,
+  SECURITY_HEADERS,
   admin,
   createService,
   failure,
@@ -37,13 +39,19 @@ app.addContentTypeParser('*', (_request, _payload, done) => {
   done(null)
 })
 
-// Every route, unknown ones included, needs a valid bearer token unless it says otherwise.
+// Every route, unknown ones included, gets the security headers, is rate-limited (before
+// authentication, so that refused tokens count too) and needs a valid bearer token, unless it
+// says otherwise: the health routes opt out of all three.
+await app.register(securityHeaders, SECURITY_HEADERS)
+await app.register(
+  rateLimit,
+  service.rateLimit((request: FastifyRequest) => ({ headers: request.headers, url: request.url })),
+)
 await app.register(palisade, { authenticator: service.auth, protectByDefault: true })
 
-app.get('/healthz', { config: { auth: false } }, (_request, reply) =>
-  answer(reply, service.liveness()),
-)
-app.get('/readyz', { config: { auth: false } }, async (request, reply) =>
+const healthRoute = { config: { auth: false, rateLimit: false, headers: false } } as const
+app.get('/healthz', healthRoute, (_request, reply) => answer(reply, service.liveness()))
+app.get('/readyz', healthRoute, async (request, reply) =>
   answer(reply, await service.readiness(request.socket.remoteAddress)),
 )
 app.get('/api/me', (request, reply) => reply.headers(API_HEADERS).send(me(request.auth)))

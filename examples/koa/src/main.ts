@@ -1,16 +1,18 @@
-// The Koa glue: routes, authentication with @palisade/koa, and the server. Everything else
+// The Koa glue: routes, security headers, rate limiting and authentication with @palisade/koa,
+// and the server. Everything else
 // (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import { createServer } from 'node:http'
 import Koa from 'koa'
 import type { Context } from 'koa'
 import Router from '@koa/router'
-import { auth, requireScopes } from '@palisade/koa'
+import { auth, rateLimit, requireScopes, securityHeaders } from '@palisade/koa'
 import type { AuthState } from '@palisade/koa'
 import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
   NOT_FOUND,
+  SECURITY_HEADERS,
   admin,
   createService,
   failure,
@@ -68,7 +70,12 @@ api.get('/api/admin', requireScopes('admin'), (ctx) => {
 })
 
 app.use(health.routes())
-// Every other route, unknown ones included, needs a valid bearer token.
+// Every other route, unknown ones included, gets the security headers, is rate-limited (before
+// authentication, so that refused tokens count too) and needs a valid bearer token.
+app.use(securityHeaders(SECURITY_HEADERS))
+app.use(
+  rateLimit(service.rateLimit((ctx: Context) => ({ headers: ctx.headers, url: ctx.originalUrl }))),
+)
 app.use(auth(service.auth))
 app.use(api.routes())
 app.use((ctx) => {

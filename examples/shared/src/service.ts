@@ -1,5 +1,5 @@
-// The framework-independent half of the example services: configuration, authentication, health
-// checks and graceful shutdown, each from a Palisade package. Each example bundles this module; only
+// The framework-independent half of the example services: configuration, authentication, security
+// headers, rate limiting, health checks and graceful shutdown, each from a Palisade package. Each example bundles this module; only
 // its src/main.ts (the routes and the framework) is its own.
 import type { Server } from 'node:http'
 import { writeSync } from 'node:fs'
@@ -18,8 +18,10 @@ import {
   str,
 } from '@palisade/config'
 import type { Config } from '@palisade/config'
-import { authEnvSchema, authFromConfig } from '@palisade/jwt'
-import type { AuthInfo, Authenticator, Logger } from '@palisade/jwt'
+import { MemoryStore, RedisStore } from '@palisade/http'
+import type { RateLimitOptions, RateLimitStore, SecurityHeadersOptions } from '@palisade/http'
+import { authEnvSchema, authFromConfig, oncePerRequest } from '@palisade/jwt'
+import type { AuthInfo, Authenticator, Logger, RequestLike } from '@palisade/jwt'
 
 function integer(min: number, max: number, unit: string) {
   return makeValidator<number>((input: string) => {
@@ -50,11 +52,11 @@ const schema = {
   REDIS_URL: dsn({
     schemes: ['redis', 'rediss'],
     default: undefined,
-    desc: 'Redis connection URL; optional, checked by readiness as a non-critical dependency',
+    desc: 'Redis connection URL; optional: the shared rate-limit store, and a non-critical readiness check',
   }),
   RATE_LIMIT_PER_MINUTE: perMinute({
     default: 600,
-    desc: 'Requests per minute and client (reserved: not enforced yet)',
+    desc: 'Requests per minute and client (token subject, else IP), shared through REDIS_URL',
   }),
   SHUTDOWN_DRAIN_MS: milliseconds({
     default: 5000,
@@ -79,6 +81,9 @@ export interface Answer {
 export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',
 })
+
+/** The security headers of every route but the health routes: the preset for JSON APIs. */
+export const SECURITY_HEADERS: SecurityHeadersOptions = Object.freeze({ preset: 'api' })
 
 /** The body of every unknown route. */
 export const NOT_FOUND = Object.freeze({ error: 'not_found' })
@@ -165,7 +170,15 @@ export function admin(auth: AuthInfo | undefined): Record<string, unknown> {
 
 export interface Service {
   readonly config: ServiceConfig
+  /** Verifies each request once, shared by the rate limiter's key and `auth()`. */
   readonly auth: Authenticator
+  /**
+   * The rate limit of every route but the health routes: `RATE_LIMIT_PER_MINUTE` per client,
+   * keyed by token subject when the request carries a valid token, else by IP; counted in Redis
+   * when `REDIS_URL` is set (so instances share one limit), else in memory; while Redis is down
+   * each instance limits on its own. `requestOf` gives the framework request's headers and URL.
+   */
+  rateLimit: <Req>(requestOf: (request: Req) => RequestLike) => RateLimitOptions<Req>
   /** `GET /healthz`: 200 while the process can serve, no dependency checks. */
   liveness: () => Answer
   /**
@@ -187,14 +200,16 @@ export async function createService(): Promise<Service> {
   const config = loadConfig(schema)
   // While starting, a failure to reach the issuer is told once, below, not also by the verifier.
   let starting = false
-  const auth = authFromConfig(config, {
-    logger: {
-      ...logger,
-      warn: (object, message) => {
-        if (!starting) logger.warn(object, message)
+  const auth = oncePerRequest(
+    authFromConfig(config, {
+      logger: {
+        ...logger,
+        warn: (object, message) => {
+          if (!starting) logger.warn(object, message)
+        },
       },
-    },
-  })
+    }),
+  )
   try {
     starting = true
     await auth.ready()
@@ -236,7 +251,33 @@ export async function createService(): Promise<Service> {
         })
   // Redis is not critical: connection errors show in readiness, not as crashes.
   redis?.on('error', () => undefined)
-  redis?.connect().catch(() => undefined)
+  // Connected before the service listens (at most connectTimeout), so that the first requests
+  // are already counted in the shared store; when Redis is down each instance limits on its own.
+  await redis?.connect().catch(() => undefined)
+
+  const store: RateLimitStore =
+    redis === undefined
+      ? new MemoryStore()
+      : new RedisStore({ client: redis, prefix: 'palisade-example:rate-limit:' })
+  function rateLimit<Req>(requestOf: (request: Req) => RequestLike): RateLimitOptions<Req> {
+    return {
+      name: 'per-client',
+      limit: config.RATE_LIMIT_PER_MINUTE,
+      windowMs: 60_000,
+      store,
+      // The same verification auth() uses next (oncePerRequest): a valid token's subject, else
+      // the address as the framework resolved it.
+      key: async (request, client) => {
+        const subject = await auth.authenticate(requestOf(request)).then(
+          (info) => info.subject,
+          () => undefined,
+        )
+        return subject === undefined ? `ip:${client.ipKey ?? 'unknown'}` : `sub:${subject}`
+      },
+      onStoreError: 'local',
+      logger,
+    }
+  }
 
   const checks: HealthCheck[] = []
   if (pool !== undefined) checks.push(postgresCheck(pool, { name: 'postgresql', timeoutMs: 1000 }))
@@ -288,6 +329,7 @@ export async function createService(): Promise<Service> {
   return Object.freeze({
     config,
     auth,
+    rateLimit,
     liveness: () => health.liveness(),
     readiness: (remoteAddress: string | undefined) =>
       health.readiness({ details: remoteAddress !== undefined && isLocalHost(remoteAddress) }),
