@@ -113,3 +113,75 @@ export function markdown(rows) {
   const rule = `| ${widths.map((w, i) => (numeric?.[i] === true ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
   return [line(rows[0] ?? []), rule, ...rows.slice(1).map(line)].join('\n')
 }
+
+/**
+ * @typedef {object} Measured
+ * @property {number} [rps] requests per second, the median of the rounds' means
+ * @property {number} [low] the slowest round's requests per second
+ * @property {number} [high] the fastest round's requests per second
+ * @property {number} [p99] p99 latency in milliseconds, the median of the rounds
+ * @property {number} [cpu] CPU time of the server process per request received, in µs
+ * @property {number} failures non-2xx answers, errors and timeouts over all rounds
+ */
+
+/**
+ * Loads every running server: a warm-up each, then `rounds` slices of load with the order
+ * rotating every round, so that a burst of background load on the machine spreads over all
+ * contenders instead of sinking one. Reads each server's CPU time per request and how much of
+ * the machine other processes used meanwhile.
+ * @param {{ usage: () => Promise<{ cpu: number, requests: number } | undefined> }[]} servers
+ * @param {(index: number, seconds: number) => Promise<import('autocannon').Result>} load
+ * @param {{ warmupSeconds: number, rounds: number, roundSeconds: number }} plan
+ * @returns {Promise<{ measured: Measured[], background: number | undefined }>}
+ */
+export async function measureRounds(servers, load, plan) {
+  for (let i = 0; i < servers.length; i++) await load(i, plan.warmupSeconds)
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 500))
+  await settle()
+  const before = await Promise.all(servers.map((server) => server.usage()))
+  const machineBefore = machineTime()
+  const selfBefore = process.cpuUsage()
+  const samples = servers.map(() => ({
+    rps: /** @type {number[]} */ ([]),
+    p99: /** @type {number[]} */ ([]),
+    failures: 0,
+  }))
+  const order = servers.map((_, i) => i)
+  for (let round = 0; round < plan.rounds; round++) {
+    const shift = Math.round((round * order.length) / plan.rounds)
+    for (const i of [...order.slice(shift), ...order.slice(0, shift)]) {
+      const result = await load(i, plan.roundSeconds)
+      const sample = samples[i]
+      if (sample === undefined) continue
+      sample.rps.push(result.requests.mean)
+      sample.p99.push(result.latency.p99)
+      sample.failures += result.non2xx + result.errors + result.timeouts
+    }
+  }
+  // Idle servers finish the requests still in flight when a round ends before we read.
+  await settle()
+  const after = await Promise.all(servers.map((server) => server.usage()))
+  const self = process.cpuUsage(selfBefore)
+  const machine = machineTime()
+  let ours = self.user + self.system
+  const measured = samples.map((sample, i) => {
+    const start = before[i]
+    const end = after[i]
+    if (start !== undefined && end !== undefined) ours += end.cpu - start.cpu
+    /** @type {Measured} */
+    const row = {
+      rps: median(sample.rps),
+      low: Math.min(...sample.rps),
+      high: Math.max(...sample.rps),
+      p99: median(sample.p99),
+      failures: sample.failures,
+    }
+    if (start !== undefined && end !== undefined && end.requests > start.requests)
+      row.cpu = (end.cpu - start.cpu) / (end.requests - start.requests)
+    return row
+  })
+  const elapsed = machine.total - machineBefore.total
+  const background =
+    elapsed > 0 ? Math.max(0, (machine.busy - machineBefore.busy - ours) / elapsed) : undefined
+  return { measured, background }
+}

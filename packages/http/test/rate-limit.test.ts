@@ -700,3 +700,36 @@ describe('express-rate-limit stores', () => {
     await limiter.shutdown()
   })
 })
+
+describe('store calls', () => {
+  it('calls a synchronous store directly, without arming a timeout timer per request', async () => {
+    const limiter = createRateLimiter({ limit: 10, key: 'ip' })
+    await limiter.check(req('192.0.2.7'))
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout')
+    try {
+      const decision = await limiter.check(req('192.0.2.7'))
+      expect(decision.outcome).toBe('allowed')
+      expect(setTimeoutSpy).not.toHaveBeenCalled()
+    } finally {
+      setTimeoutSpy.mockRestore()
+    }
+  })
+
+  it('still times out a store whose promise never settles', async () => {
+    const hanging: RateLimitStore = {
+      increment: () => new Promise(() => undefined),
+      decrement: () => undefined,
+      resetKey: () => undefined,
+    }
+    const limiter = createRateLimiter({
+      limit: 10,
+      key: 'ip',
+      store: hanging,
+      storeTimeoutMs: 20,
+      onStoreError: 'closed',
+    })
+    await limiter.check(req('192.0.2.8'))
+    const decision = await limiter.check(req('192.0.2.8'))
+    expect(decision.rejection?.status).toBe(503)
+  })
+})

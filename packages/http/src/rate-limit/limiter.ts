@@ -403,6 +403,10 @@ function header(headers: RateLimitRequest['headers'], name: string): string | un
   return typeof value === 'string' ? value : value.join(',')
 }
 
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -740,17 +744,25 @@ export function createRateLimiter<Req = unknown>(
     return 1
   }
 
+  // Once init() has settled, a store that answers synchronously (the memory store) is called
+  // directly: a call that cannot hang needs no timer. Promises still get the timeout.
+  let initialised = false
+  void ready.then(() => {
+    initialised = true
+  })
   const timed = async <T>(call: () => T | Promise<T>): Promise<T> => {
     const started = performance.now()
     let result = 'ok'
     try {
-      return await withTimeout(ready.then(call), timeoutMs)
+      if (!initialised) return await withTimeout(ready.then(call), timeoutMs)
+      const value = call()
+      return isThenable(value) ? await withTimeout(Promise.resolve(value), timeoutMs) : value
     } catch (error) {
       result =
         error instanceof RateLimitError && error.code === 'PALISADE_RATE_LIMIT_STORE_TIMEOUT'
           ? 'timeout'
           : 'error'
-      throw error
+      throw error instanceof Error ? error : new Error(String(error))
     } finally {
       instruments.storeDuration.record(performance.now() - started, { store: storeName, result })
     }
