@@ -1,5 +1,5 @@
 import { HealthError, messageOf } from './errors.js'
-import { booleanOption, integerOption, isObject, stringOption } from './options.js'
+import { booleanOption, integerOption, isObject, stringOption } from '@palisade/errors'
 import type { HealthCheck } from './types.js'
 
 /** Options every built-in check takes. */

@@ -1,7 +1,7 @@
 import { common, datastoreCheck } from './checks.js'
 import type { CheckOptions } from './checks.js'
 import { HealthError } from './errors.js'
-import { isObject, stringOption } from './options.js'
+import { isObject, stringOption } from '@palisade/errors'
 import type { HealthCheck } from './types.js'
 
 /**

@@ -11,7 +11,7 @@ import {
   loggerOption,
   silentLogger,
   stringOption,
-} from './options.js'
+} from '@palisade/errors'
 import { telemetry } from './telemetry.js'
 import type {
   CheckReport,

@@ -26,12 +26,3 @@ export type {
   HealthStatus,
   Logger,
 } from './types.js'
-export {
-  booleanOption,
-  functionOption,
-  integerOption,
-  isObject,
-  loggerOption,
-  silentLogger,
-  stringOption,
-} from '@palisade/errors'

@@ -8,7 +8,7 @@ import {
   loggerOption,
   silentLogger,
   stringOption,
-} from './options.js'
+} from '@palisade/errors'
 import type { Logger } from './types.js'
 
 /** A cleanup step of {@link gracefulShutdown}, e.g. closing a database pool. */

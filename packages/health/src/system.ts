@@ -4,7 +4,7 @@ import { getHeapStatistics } from 'node:v8'
 import { common } from './checks.js'
 import type { CheckOptions } from './checks.js'
 import { HealthError } from './errors.js'
-import { integerOption, isObject, stringOption } from './options.js'
+import { integerOption, isObject, stringOption } from '@palisade/errors'
 import type { HealthCheck } from './types.js'
 
 /** Options of {@link eventLoopDelayCheck}. */

@@ -387,7 +387,14 @@ describe('fetchJson()', () => {
     server.on('connection', () => connections++)
     server.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
-    open.push({ close: () => new Promise((resolve) => server.close(() => { resolve(); })) })
+    open.push({
+      close: () =>
+        new Promise((resolve) =>
+          server.close(() => {
+            resolve()
+          }),
+        ),
+    })
     const { port } = server.address() as { port: number }
     const url = `http://127.0.0.1:${port}/jwks`
     const options = { timeoutMs: 5000, maxResponseBytes: 1024, what: 'JWKS' }

@@ -1,9 +1,0 @@
-export {
-  booleanOption,
-  functionOption,
-  integerOption,
-  isObject,
-  loggerOption,
-  silentLogger,
-  stringOption,
-} from '@palisade/errors'
