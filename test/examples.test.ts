@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { conformanceCases, startDevIssuer } from '@palisade/testing'
+import { conformanceCases, healthConformanceCases, startDevIssuer } from '@palisade/testing'
 import type { DevIssuer } from '@palisade/testing'
 
 const EXAMPLES = ['express', 'fastify', 'koa'] as const
@@ -182,6 +182,17 @@ describe.each(EXAMPLES)('the %s example', (name) => {
       expect(body.checks?.['redis:connection']?.[0]?.status).toBe('pass')
     })
 
+    it('answers /startupz once listening, HEAD, and probe-style URLs on the health routes', async () => {
+      const startup = await get(`${service.url}/startupz`)
+      expect(startup.status).toBe(200)
+      expect(startup.headers.get('content-type')).toBe('application/health+json; charset=utf-8')
+      const head = await fetch(`${service.url}/healthz`, { method: 'HEAD' })
+      expect(head.status).toBe(200)
+      expect(await head.text()).toBe('')
+      expect((await get(`${service.url}/readyz/?probe=kubelet`)).status).toBe(200)
+      expect((await get(`${service.url}/healthz?verbose`)).status).toBe(200)
+    })
+
     it('refuses /api/me without a token with an RFC 6750 challenge', async () => {
       const { status, headers, body } = await get(`${service.url}/api/me`)
       expect(status).toBe(401)
@@ -249,6 +260,11 @@ describe.each(EXAMPLES)('the %s example', (name) => {
 
     for (const conformance of conformanceCases) {
       it(conformance.name, () => conformance.run({ baseUrl: service.url, issuer }))
+    }
+    // The health routes' suite: the examples trust loopback callers with readiness details.
+    for (const conformance of healthConformanceCases) {
+      it(`health: ${conformance.name}`, () =>
+        conformance.run({ baseUrl: service.url, loopbackTrusted: true }))
     }
   })
 

@@ -3,9 +3,8 @@
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import { createServer } from 'node:http'
 import express from 'express'
-import type { ErrorRequestHandler, Request, Response } from 'express'
-import { auth, rateLimit, requireScopes, securityHeaders } from '@palisade/express'
-import type { Answer } from '@palisade/example-shared'
+import type { ErrorRequestHandler, Request } from 'express'
+import { auth, healthRoutes, rateLimit, requireScopes, securityHeaders } from '@palisade/express'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -20,14 +19,11 @@ import {
 
 const service = await createService()
 
-function answer(res: Response, { status, headers, body }: Answer): void {
-  res.status(status).set(headers).send(body)
-}
-
 const app = express()
 app.disable('x-powered-by')
 app.set('etag', false)
-// Exact paths, as in Fastify and Koa: `/HEALTHZ` and `/healthz/` are unknown routes.
+// Exact paths, as in Fastify and Koa: `/API/ME` and `/api/me/` are unknown routes (the health
+// routes alone tolerate a trailing slash and a query string, as probes send them).
 app.set('case sensitive routing', true)
 app.set('strict routing', true)
 
@@ -36,15 +32,8 @@ app.use((req, res, next) => {
   else next()
 })
 
-// Health routes come before authentication.
-app.get('/healthz', (_req, res) => {
-  answer(res, service.liveness())
-})
-app.get('/readyz', (req, res, next) => {
-  service.readiness(req.socket.remoteAddress).then((result) => {
-    answer(res, result)
-  }, next)
-})
+// Health routes (/healthz, /readyz, /startupz) come before everything else.
+app.use(healthRoutes(service.health))
 
 // Every other route, unknown ones included, gets the security headers, is rate-limited (before
 // authentication, so that refused tokens count too) and needs a valid bearer token.

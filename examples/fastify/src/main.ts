@@ -3,8 +3,7 @@
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import Fastify from 'fastify'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import palisade, { rateLimit, securityHeaders } from '@palisade/fastify'
-import type { Answer } from '@palisade/example-shared'
+import palisade, { palisadeHealth, rateLimit, securityHeaders } from '@palisade/fastify'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -17,10 +16,6 @@ import {
 } from '@palisade/example-shared'
 
 const service = await createService()
-
-function answer(reply: FastifyReply, { status, headers, body }: Answer): FastifyReply {
-  return reply.code(status).headers(headers).send(body)
-}
 
 const app = Fastify({
   logger: false,
@@ -41,19 +36,15 @@ app.addContentTypeParser('*', (_request, _payload, done) => {
 
 // Every route, unknown ones included, gets the security headers, is rate-limited (before
 // authentication, so that refused tokens count too) and needs a valid bearer token, unless it
-// says otherwise: the health routes opt out of all three.
+// says otherwise: the health routes (/healthz, /readyz, /startupz) opt out of all three.
 await app.register(securityHeaders, SECURITY_HEADERS)
 await app.register(
   rateLimit,
   service.rateLimit((request: FastifyRequest) => ({ headers: request.headers, url: request.url })),
 )
 await app.register(palisade, { authenticator: service.auth, protectByDefault: true })
+await app.register(palisadeHealth, { health: service.health })
 
-const healthRoute = { config: { auth: false, rateLimit: false, headers: false } } as const
-app.get('/healthz', healthRoute, (_request, reply) => answer(reply, service.liveness()))
-app.get('/readyz', healthRoute, async (request, reply) =>
-  answer(reply, await service.readiness(request.socket.remoteAddress)),
-)
 app.get('/api/me', (request, reply) => reply.headers(API_HEADERS).send(me(request.auth)))
 app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, (request, reply) =>
   reply.headers(API_HEADERS).send(admin(request.auth)),

@@ -5,9 +5,8 @@ import { createServer } from 'node:http'
 import Koa from 'koa'
 import type { Context } from 'koa'
 import Router from '@koa/router'
-import { auth, rateLimit, requireScopes, securityHeaders } from '@palisade/koa'
+import { auth, healthRoutes, rateLimit, requireScopes, securityHeaders } from '@palisade/koa'
 import type { AuthState } from '@palisade/koa'
-import type { Answer } from '@palisade/example-shared'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -21,12 +20,6 @@ import {
 } from '@palisade/example-shared'
 
 const service = await createService()
-
-function answer(ctx: Context, { status, headers, body }: Answer): void {
-  ctx.status = status
-  ctx.set(headers)
-  ctx.body = body
-}
 
 const app = new Koa<AuthState>()
 
@@ -47,17 +40,9 @@ app.use(async (ctx, next) => {
   }
 })
 
-// Exact paths, as in Express and Fastify: `/HEALTHZ` and `/healthz/` are unknown routes.
+// Exact paths, as in Express and Fastify: `/API/ME` and `/api/me/` are unknown routes (the health
+// routes alone tolerate a trailing slash and a query string, as probes send them).
 const routing = { sensitive: true, strict: true }
-
-// Health routes come before authentication.
-const health = new Router(routing)
-health.get('/healthz', (ctx) => {
-  answer(ctx, service.liveness())
-})
-health.get('/readyz', async (ctx) => {
-  answer(ctx, await service.readiness(ctx.req.socket.remoteAddress))
-})
 
 const api = new Router<AuthState>(routing)
 api.get('/api/me', (ctx) => {
@@ -69,7 +54,8 @@ api.get('/api/admin', requireScopes('admin'), (ctx) => {
   ctx.body = admin(ctx.state.auth)
 })
 
-app.use(health.routes())
+// Health routes (/healthz, /readyz, /startupz) come before everything else.
+app.use(healthRoutes(service.health))
 // Every other route, unknown ones included, gets the security headers, is rate-limited (before
 // authentication, so that refused tokens count too) and needs a valid bearer token.
 app.use(securityHeaders(SECURITY_HEADERS))

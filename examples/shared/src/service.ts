@@ -6,11 +6,10 @@ import { writeSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { createHealth, gracefulShutdown, postgresCheck, redisCheck } from '@palisade/health'
-import type { HealthCheck } from '@palisade/health'
+import type { Health, HealthCheck } from '@palisade/health'
 import {
   databaseUrl,
   dsn,
-  isLocalHost,
   isProductionLike,
   loadConfig,
   makeValidator,
@@ -69,13 +68,6 @@ const schema = {
 }
 
 export type ServiceConfig = Config<typeof schema>
-
-/** A framework-neutral answer: what each framework's glue writes as it is. */
-export interface Answer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-}
 
 /** Headers of every JSON answer the routes write (auth errors come from the adapters). */
 export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -179,13 +171,13 @@ export interface Service {
    * each instance limits on its own. `requestOf` gives the framework request's headers and URL.
    */
   rateLimit: <Req>(requestOf: (request: Req) => RequestLike) => RateLimitOptions<Req>
-  /** `GET /healthz`: 200 while the process can serve, no dependency checks. */
-  liveness: () => Answer
   /**
-   * `GET /readyz`: PostgreSQL (critical) and Redis (non-critical), 1 s each; 503 while stopping.
-   * Check details go to loopback callers only (operators on the host, the kubelet's sidecars).
+   * The probes, for the adapters' health routes: `/healthz` (liveness, no dependency checks),
+   * `/readyz` (PostgreSQL critical, Redis non-critical, 1 s timeout, results kept 1 s; 503 while
+   * stopping) and `/startupz` (200 once listening). Check details go to loopback callers only
+   * (operators on the host, the kubelet's sidecars).
    */
-  readiness: (remoteAddress: string | undefined) => Promise<Answer>
+  readonly health: Health
   /** Listens, prints `listening on http://HOST:PORT` and shuts down gracefully on SIGTERM/SIGINT. */
   serve: (server: Server) => Promise<void>
 }
@@ -280,9 +272,12 @@ export async function createService(): Promise<Service> {
   }
 
   const checks: HealthCheck[] = []
-  if (pool !== undefined) checks.push(postgresCheck(pool, { name: 'postgresql', timeoutMs: 1000 }))
+  if (pool !== undefined)
+    checks.push(postgresCheck(pool, { name: 'postgresql', timeoutMs: 1000, cacheMs: 1000 }))
   if (redis !== undefined) {
-    checks.push(redisCheck(redis, { name: 'redis', critical: false, timeoutMs: 1000 }))
+    checks.push(
+      redisCheck(redis, { name: 'redis', critical: false, timeoutMs: 1000, cacheMs: 1000 }),
+    )
   }
   const health = createHealth({ checks, logger })
 
@@ -330,9 +325,7 @@ export async function createService(): Promise<Service> {
     config,
     auth,
     rateLimit,
-    liveness: () => health.liveness(),
-    readiness: (remoteAddress: string | undefined) =>
-      health.readiness({ details: remoteAddress !== undefined && isLocalHost(remoteAddress) }),
+    health,
     serve,
   })
 }
