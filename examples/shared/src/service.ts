@@ -257,15 +257,14 @@ export async function createService(): Promise<Service> {
       limit: config.RATE_LIMIT_PER_MINUTE,
       windowMs: 60_000,
       store,
-      // The same verification auth() uses next (oncePerRequest): a valid token's subject, else
-      // the address as the framework resolved it.
-      key: async (request, client) => {
-        const subject = await auth.authenticate(requestOf(request)).then(
+      // The limiter runs before auth(): the subject of a valid token comes from the same
+      // verification auth() uses next (oncePerRequest); without one, the client's IP.
+      key: 'subject-or-ip',
+      subject: (request) =>
+        auth.authenticate(requestOf(request)).then(
           (info) => info.subject,
           () => undefined,
-        )
-        return subject === undefined ? `ip:${client.ipKey ?? 'unknown'}` : `sub:${subject}`
-      },
+        ),
       onStoreError: 'local',
       logger,
     }

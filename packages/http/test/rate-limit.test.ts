@@ -316,6 +316,32 @@ describe('keys', () => {
     expect((await limiter.check(req('192.0.2.8'))).outcome).toBe('allowed')
   })
 
+  it('asks the subject option when the adapter has none (a limiter before authentication)', async () => {
+    const seen: string[] = []
+    const limiter = createRateLimiter<{ path: string; user?: string }>({
+      limit: 1,
+      subject: (request) => {
+        seen.push(request.path)
+        return Promise.resolve(request.user)
+      },
+    })
+    const as = (ip: string, user?: string) => ({
+      ...req(ip),
+      request: { path: '/api', ...(user === undefined ? {} : { user }) },
+    })
+    expect((await limiter.check(as('192.0.2.1', 'alice'))).outcome).toBe('allowed')
+    expect((await limiter.check(as('192.0.2.2', 'alice'))).outcome).toBe('limited')
+    // no subject: the address
+    expect((await limiter.check(as('192.0.2.1'))).outcome).toBe('allowed')
+    expect((await limiter.check(as('192.0.2.1'))).outcome).toBe('limited')
+    // the adapter's auth.subject wins without asking
+    expect((await limiter.check({ ...as('192.0.2.3'), subject: 'bob' })).outcome).toBe('allowed')
+    expect(seen).toHaveLength(4)
+    expect(() => createRateLimiter({ limit: 1, subject: 'alice' as never })).toThrow(
+      '"subject" option must be a function',
+    )
+  })
+
   it("'ip' ignores the subject; a key function sees the client", async () => {
     const byIp = createRateLimiter({ limit: 1, key: 'ip' })
     await byIp.check(req('192.0.2.1', { subject: 'alice' }))

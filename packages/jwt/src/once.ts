@@ -11,7 +11,9 @@ import type { AuthInfo, Authenticator, RequestLike } from './types.js'
  * @example
  * ```ts
  * const shared = oncePerRequest(createVerifier({ issuer, audience }))
- * app.use(rateLimit({ key: async (req) => (await shared.authenticate(req).catch(() => undefined))?.subject ?? req.ip }))
+ * const subject = (req: Request) =>
+ *   shared.authenticate({ headers: req.headers }).then((info) => info.subject, () => undefined)
+ * app.use(rateLimit({ key: 'subject-or-ip', subject }))
  * app.use(auth(shared))
  * ```
  */

@@ -160,6 +160,14 @@ export interface RateLimitOptions<Req = unknown> {
   readonly store?: RateLimitStore | undefined
   /** How clients are told apart. @default 'subject-or-ip' */
   readonly key?: RateLimitKey<Req> | undefined
+  /**
+   * For `key: 'subject-or-ip'` when the limiter runs before authentication: resolves the
+   * verified subject of a request (`undefined` when it has none), e.g. through `oncePerRequest()`
+   * of `@palisade/jwt` so that auth() later reuses the same verification. Ignored when the
+   * adapter already passes `auth.subject`.
+   */
+  readonly subject?:
+    ((request: Req) => string | undefined | Promise<string | undefined>) | undefined
   /** IPv6 addresses are grouped by this prefix length (32 to 64), or `false` for none. @default 56 */
   readonly ipv6Subnet?: number | false | undefined
   /** Units a request costs: a non-negative integer, or a function of the request. @default 1 */
@@ -544,6 +552,8 @@ export function createRateLimiter<Req = unknown>(
   const defaultCost = costOption(defined['cost'], 'cost') ?? 1
   const skip = defined['skip']
   if (skip !== undefined) functionOption(skip, 'skip')
+  const subjectOf = defined['subject'] as RateLimitOptions<Req>['subject']
+  if (subjectOf !== undefined) functionOption(subjectOf, 'subject')
   const format =
     defined['headers'] === false
       ? false
@@ -721,8 +731,9 @@ export function createRateLimiter<Req = unknown>(
       }
       return `key:${digest(value)}`
     }
-    if (key === 'subject-or-ip' && typeof input.subject === 'string' && input.subject !== '') {
-      return `sub:${digest(input.subject)}`
+    if (key === 'subject-or-ip') {
+      const subject = input.subject ?? (await subjectOf?.(input.request))
+      if (typeof subject === 'string' && subject !== '') return `sub:${digest(subject)}`
     }
     return ipOf(input)
   }
