@@ -91,7 +91,9 @@ for (const framework of /** @type {const} */ (['express', 'fastify', 'koa'])) {
 }
 
 // For a partial run: HTTP_BENCH_ONLY=palisade-koa-memory,koa-ratelimit; HTTP_BENCH_PIN=0 leaves
-// CPU placement to the scheduler; REDIS_URL points at another Redis.
+// CPU placement to the scheduler; REDIS_URL points at another Redis;
+// HTTP_BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers.
+const serverArgs = process.env['HTTP_BENCH_SERVER_ARGS']?.split(' ').filter(Boolean) ?? []
 const only = process.env['HTTP_BENCH_ONLY']?.split(',').filter(Boolean)
 const selected = contenders.filter((c) => only === undefined || only.includes(c.id))
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
@@ -135,7 +137,7 @@ try {
       entry.server = await startServer(
         script,
         { id: contender.id, redisUrl, prefix, limit: LIMIT },
-        { pinned },
+        { pinned, nodeArgs: serverArgs },
       )
       const url = `${entry.server.base}${ROUTE}`
       const problem = await sanityCheck(contender, url)

@@ -70,20 +70,25 @@ export function rateLimit(options: RateLimitOptions<Request> = {}): RateLimitHan
   const handler =
     (route: RateLimitRoute | undefined): RequestHandler =>
     (req: Request, res: Response, next: NextFunction) => {
-      void limiter
-        .check(
-          {
-            request: req,
-            ip: req.ip,
-            subject: req.auth?.subject,
-            headers: req.headers,
-            remoteAddress: req.socket.remoteAddress,
-            trustProxy: trustProxyOf(req),
-          },
-          route,
-        )
-        .then((decision) => {
-          apply(res, next, decision)
+      const decision = limiter.check(
+        {
+          request: req,
+          ip: req.ip,
+          subject: req.auth?.subject,
+          headers: req.headers,
+          remoteAddress: req.socket.remoteAddress,
+          trustProxy: trustProxyOf(req),
+        },
+        route,
+      )
+      // The memory store decides synchronously: no promise unless the store needs one.
+      if (!(decision instanceof Promise)) {
+        apply(res, next, decision)
+        return
+      }
+      decision
+        .then((settled) => {
+          apply(res, next, settled)
         })
         // check() never rejects; this only forwards a failure to write the response.
         .catch(next)

@@ -1,7 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createRateLimiter } from '@palisade/http'
-import type { RateLimitOptions, RateLimitRoute, RouteRateLimitOptions } from '@palisade/http'
+import type {
+  RateLimitDecision,
+  RateLimitOptions,
+  RateLimitRoute,
+  RouteRateLimitOptions,
+} from '@palisade/http'
 
 /**
  * Per-route rate limiting, in a route's `config.rateLimit`.
@@ -53,7 +58,21 @@ const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fasti
     await limiter.shutdown()
   })
 
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  const apply = (reply: FastifyReply, decision: RateLimitDecision, done: () => void): void => {
+    reply.headers(decision.headers)
+    const { rejection } = decision
+    if (rejection === undefined) {
+      done()
+      return
+    }
+    // A hook that answers does not call done().
+    void reply
+      .code(rejection.status)
+      .header('Content-Type', rejection.contentType)
+      .send(rejection.body)
+  }
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     let route: RateLimitRoute | false | undefined
     try {
       route = routeOf((request.routeOptions.config as { rateLimit?: RouteRateLimit }).rateLimit)
@@ -66,9 +85,12 @@ const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fasti
       )
       route = undefined
     }
-    if (route === false) return
+    if (route === false) {
+      done()
+      return
+    }
     // Fastify does not expose its trustProxy setting: the engine infers it from the request.
-    const decision = await limiter.check(
+    const decision = limiter.check(
       {
         request,
         ip: request.ip,
@@ -78,13 +100,20 @@ const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fasti
       },
       route,
     )
-    reply.headers(decision.headers)
-    const { rejection } = decision
-    if (rejection === undefined) return
-    return reply
-      .code(rejection.status)
-      .header('Content-Type', rejection.contentType)
-      .send(rejection.body)
+    // The memory store decides synchronously: no promise unless the store needs one.
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => {
+          apply(reply, settled, done)
+        },
+        // check() never rejects; this only hands Fastify a failure to write the response.
+        (error: unknown) => {
+          done(error as Error)
+        },
+      )
+      return
+    }
+    apply(reply, decision, done)
   })
 }
 

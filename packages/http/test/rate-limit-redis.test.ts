@@ -93,7 +93,7 @@ describe.each(clients)('RedisStore with %s', (_name, client) => {
       })
     const [a, b] = [make(), make()]
     const outcomes = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).check(req('192.0.2.1'))),
+      Array.from({ length: 10 }, async (_, i) => (i % 2 === 0 ? a : b).check(req('192.0.2.1'))),
     )
     expect(outcomes.filter((d) => d.outcome === 'allowed')).toHaveLength(3)
   })

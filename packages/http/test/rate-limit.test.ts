@@ -274,6 +274,7 @@ describe('keys', () => {
     expect(ipKey('2001:db8::1', false)).toBe('2001:db8:0:0:0:0:0:1')
     expect(ipKey('fe80::1%eth0', 64)).toBe('fe80:0:0:0:0:0:0:0/64')
     expect(ipKey('::ffff:192.0.2.7')).toBe('192.0.2.7')
+    expect(ipKey('::FFFF:192.0.2.7')).toBe('192.0.2.7')
     expect(ipKey('::ffff:c000:207')).toBe('192.0.2.7')
     expect(ipKey('192.0.2.7')).toBe('192.0.2.7')
     for (const bad of [
@@ -448,6 +449,19 @@ describe('misconfiguration warnings', () => {
     expect(logger.codes()).toEqual([])
     await limiter.check(input, limiter.route({ cost: 2 }))
     expect(logger.codes()).toEqual(['PALISADE_RATE_LIMIT_DOUBLE_COUNT'])
+  })
+
+  it('looks at the first 1000 requests for request-shape mistakes, then no more', async () => {
+    const logger = memoryLogger()
+    const limiter = createRateLimiter({ limit: 1_000_000, logger })
+    for (let i = 0; i < 1000; i++) await limiter.check(req('127.0.0.1'))
+    await limiter.check(req('127.0.0.1', { headers: { 'x-forwarded-for': '203.0.113.9' } }))
+    expect(logger.codes()).toEqual([])
+
+    const early = createRateLimiter({ limit: 1_000_000, logger })
+    for (let i = 0; i < 999; i++) await early.check(req('127.0.0.1'))
+    await early.check(req('127.0.0.1', { headers: { 'x-forwarded-for': '203.0.113.9' } }))
+    expect(logger.codes()).toEqual(['PALISADE_RATE_LIMIT_UNEXPECTED_X_FORWARDED_FOR'])
   })
 
   it('warns when two limiters share one store instance', () => {
@@ -739,6 +753,82 @@ describe('store calls', () => {
     } finally {
       setTimeoutSpy.mockRestore()
     }
+  })
+
+  it('answers without a promise when the store answers synchronously, with one otherwise', async () => {
+    const limiter = createRateLimiter({ limit: 2, key: 'ip' })
+    // The first call waits for the store's init(); from then on the memory store is synchronous.
+    const first = limiter.check(req('192.0.2.9'))
+    expect(first).toBeInstanceOf(Promise)
+    expect((await first).outcome).toBe('allowed')
+    const second = limiter.check(req('192.0.2.9'))
+    expect(second).not.toBeInstanceOf(Promise)
+    expect(second).toMatchObject({ outcome: 'allowed' })
+    expect(limiter.check(req('192.0.2.9'))).toMatchObject({ outcome: 'limited' })
+
+    const asyncStore: RateLimitStore = {
+      increment: () => Promise.resolve({ totalHits: 1, resetTime: undefined }),
+      decrement: () => undefined,
+      resetKey: () => undefined,
+    }
+    const remote = createRateLimiter({ limit: 2, key: 'ip', store: asyncStore })
+    await remote.check(req('192.0.2.9'))
+    const pending = remote.check(req('192.0.2.9'))
+    expect(pending).toBeInstanceOf(Promise)
+    expect((await pending).outcome).toBe('allowed')
+
+    // An asynchronous key, cost or skip function makes the answer a promise, synchronous store or not.
+    const keyed = createRateLimiter({ limit: 2, key: () => Promise.resolve('tenant-1') })
+    const byKey = keyed.check(req('192.0.2.9'))
+    expect(byKey).toBeInstanceOf(Promise)
+    expect((await byKey).outcome).toBe('allowed')
+  })
+
+  it('falls back to the IP when a synchronous skip or cost function throws', async () => {
+    const logger = memoryLogger()
+    const limiter = createRateLimiter({
+      limit: 1,
+      logger,
+      key: 'ip',
+      skip: () => {
+        throw new Error('boom')
+      },
+    })
+    expect((await limiter.check(req('192.0.2.1'))).outcome).toBe('allowed')
+    expect((await limiter.check(req('192.0.2.1'))).outcome).toBe('limited')
+    const costly = createRateLimiter({
+      limit: 1,
+      logger,
+      key: 'ip',
+      cost: () => Promise.reject(new Error('boom')),
+    })
+    expect((await costly.check(req('192.0.2.1'))).outcome).toBe('allowed')
+    expect((await costly.check(req('192.0.2.1'))).outcome).toBe('limited')
+    expect(logger.lines.filter((line) => line.level === 'error')).toHaveLength(4)
+  })
+
+  it('keeps each policy list its own RateLimit-Policy field, and none is shared with pk', async () => {
+    const limiter = createRateLimiter({ limit: 5, windowMs: 60_000, key: 'ip' })
+    const burst = limiter.route({
+      policies: [{ name: 'burst', limit: 2, windowMs: 1_000 }],
+    })
+    for (let i = 0; i < 2; i++) {
+      expect((await limiter.check(req('192.0.2.1'))).headers['RateLimit-Policy']).toBe(
+        '"default";q=5;w=60',
+      )
+      expect((await limiter.check(req('192.0.2.1'), burst)).headers['RateLimit-Policy']).toBe(
+        '"burst";q=2;w=1',
+      )
+    }
+    const keyed = createRateLimiter({
+      limit: 5,
+      key: 'ip',
+      partitionKey: true,
+      partitionKeySecret: 's'.repeat(32),
+    })
+    const a = (await keyed.check(req('192.0.2.1'))).headers['RateLimit-Policy']
+    const b = (await keyed.check(req('192.0.2.2'))).headers['RateLimit-Policy']
+    expect(a).not.toBe(b)
   })
 
   it('still times out a store whose promise never settles', async () => {

@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa'
 import { createRateLimiter } from '@palisade/http'
 import type {
+  RateLimitDecision,
   RateLimitOptions,
   RateLimitRequest,
   RateLimitRoute,
@@ -51,10 +52,23 @@ function trustProxyOf(ctx: Context): RateLimitRequest['trustProxy'] {
  */
 export function rateLimit(options: RateLimitOptions<Context> = {}): RateLimitMiddleware {
   const limiter = createRateLimiter<Context>(options)
+  const apply = (
+    ctx: Context,
+    next: Next,
+    decision: RateLimitDecision,
+  ): Promise<void> | undefined => {
+    ctx.set(decision.headers)
+    const { rejection } = decision
+    if (rejection === undefined) return next()
+    ctx.status = rejection.status
+    ctx.set('Content-Type', rejection.contentType)
+    ctx.body = rejection.body
+    return undefined
+  }
   const middleware =
     (route: RateLimitRoute | undefined): Middleware<AuthState> =>
-    async (ctx, next: Next) => {
-      const decision = await limiter.check(
+    (ctx, next: Next) => {
+      const decision = limiter.check(
         {
           request: ctx,
           ip: ctx.ip,
@@ -65,15 +79,10 @@ export function rateLimit(options: RateLimitOptions<Context> = {}): RateLimitMid
         },
         route,
       )
-      ctx.set(decision.headers)
-      const { rejection } = decision
-      if (rejection === undefined) {
-        await next()
-        return
-      }
-      ctx.status = rejection.status
-      ctx.set('Content-Type', rejection.contentType)
-      ctx.body = rejection.body
+      // The memory store decides synchronously: no promise unless the store needs one.
+      return decision instanceof Promise
+        ? decision.then((settled) => apply(ctx, next, settled))
+        : apply(ctx, next, decision)
     }
   return Object.assign(middleware(undefined), {
     limiter,

@@ -79,6 +79,9 @@ function tightest(states: readonly RateLimitPolicyState[]): RateLimitPolicyState
   return pick
 }
 
+const limitItem = (s: RateLimitPolicyState, pkParam: string): string =>
+  `"${s.policy.name}";r=${s.remaining};t=${seconds(s.resetMs)}${pkParam}`
+
 /** `:base64:` partition key: a keyed hash of the client key, never the key itself. */
 export function partitionKey(secret: string, key: string): string {
   return `:${createHmac('sha256', secret).update(key).digest().subarray(0, 12).toString('base64')}:`
@@ -90,29 +93,39 @@ export function rateLimitHeaders(
   states: readonly RateLimitPolicyState[],
   pk: string | undefined,
   now: number,
+  /** The draft-8/draft-10 RateLimit-Policy field for these policies, when already built. */
+  policyField?: string,
 ): Record<string, string> {
   const headers: Record<string, string> = {}
   if (states.length === 0) return headers
   const pkParam = pk === undefined ? '' : `;pk=${pk}`
-  const top = tightest(states)
+  // The binding policy, for the forms that report only one (draft-8 and draft-10 list them all).
+  const top =
+    (format === 'draft-10' || format === 'draft-8') && !legacy ? states[0]! : tightest(states)
   switch (format) {
     case 'draft-10':
-      headers['RateLimit-Policy'] = states
-        .map(
-          (s) => `"${s.policy.name}";q=${s.policy.limit};w=${seconds(s.policy.windowMs)}${pkParam}`,
-        )
-        .join(', ')
-      headers['RateLimit'] = states
-        .map((s) => `"${s.policy.name}";r=${s.remaining};t=${seconds(s.resetMs)}${pkParam}`)
-        .join(', ')
+      headers['RateLimit-Policy'] =
+        policyField ??
+        states
+          .map(
+            (s) =>
+              `"${s.policy.name}";q=${s.policy.limit};w=${seconds(s.policy.windowMs)}${pkParam}`,
+          )
+          .join(', ')
+      headers['RateLimit'] =
+        states.length === 1
+          ? limitItem(states[0]!, pkParam)
+          : states.map((s) => limitItem(s, pkParam)).join(', ')
       break
     case 'draft-8':
-      headers['RateLimit-Policy'] = states
-        .map(
-          (s) =>
-            `"${s.policy.name}"; q=${s.policy.limit}; w=${seconds(s.policy.windowMs)}${pkParam.replace(';', '; ')}`,
-        )
-        .join(', ')
+      headers['RateLimit-Policy'] =
+        policyField ??
+        states
+          .map(
+            (s) =>
+              `"${s.policy.name}"; q=${s.policy.limit}; w=${seconds(s.policy.windowMs)}${pkParam.replace(';', '; ')}`,
+          )
+          .join(', ')
       headers['RateLimit'] = states
         .map(
           (s) =>
@@ -139,10 +152,10 @@ export function rateLimitHeaders(
     headers['X-RateLimit-Remaining'] = String(top.remaining)
     headers['X-RateLimit-Reset'] = String(Math.ceil((now + top.resetMs) / 1000))
   }
-  const violated = states.filter((s) => !s.allowed)
-  if (violated.length > 0) {
-    const wait = Math.max(...violated.map((s) => s.retryAfterMs))
-    headers['Retry-After'] = String(Math.max(1, seconds(wait)))
+  let wait = -1
+  for (const state of states) {
+    if (!state.allowed && state.retryAfterMs > wait) wait = state.retryAfterMs
   }
+  if (wait >= 0) headers['Retry-After'] = String(Math.max(1, seconds(wait)))
   return headers
 }

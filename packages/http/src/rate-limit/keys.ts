@@ -52,6 +52,11 @@ export function ipKey(
 ): string | undefined {
   if (typeof address !== 'string' || address.length > 64) return undefined
   if (isIPv4(address)) return address
+  // The usual form on a dual-stack listener, answered without parsing the groups.
+  if (address.length > 7 && address.slice(0, 7).toLowerCase() === '::ffff:') {
+    const mapped = address.slice(7)
+    if (isIPv4(mapped)) return mapped
+  }
   if (!isIPv6(address)) return undefined
   const groups = groupsOf(address)
   if (groups === undefined) return undefined

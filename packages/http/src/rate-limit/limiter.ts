@@ -19,7 +19,7 @@ import {
 import type { RateLimitPolicy, RateLimitPolicyState, RateLimitHeaderFormat } from './headers.js'
 import { digest, ipKey } from './keys.js'
 import { MemoryStore } from './memory-store.js'
-import type { RateLimitAlgorithm, RateLimitStore } from './store.js'
+import type { ConsumeOptions, ConsumeResult, RateLimitAlgorithm, RateLimitStore } from './store.js'
 import { telemetry } from './telemetry.js'
 
 /**
@@ -310,8 +310,14 @@ export interface RateLimitRoute {
 export interface RateLimiter<Req = unknown> {
   /** The limiter's policies. */
   readonly policies: readonly RateLimitPolicy[]
-  /** Decides one request. Never rejects. */
-  check: (input: RateLimitRequest<Req>, route?: RateLimitRoute) => Promise<RateLimitDecision>
+  /**
+   * Decides one request; `await` it. Synchronous when the store answered synchronously (the
+   * memory store), a promise otherwise. Never throws or rejects.
+   */
+  check: (
+    input: RateLimitRequest<Req>,
+    route?: RateLimitRoute,
+  ) => RateLimitDecision | Promise<RateLimitDecision>
   /** Validates per-route overrides once (throws a TypeError naming the option). */
   route: (overrides: RouteRateLimitOptions<Req>) => RateLimitRoute
   /** Shuts the store down (when it has `shutdown`) and the local fallback. */
@@ -414,6 +420,14 @@ function header(headers: RateLimitRequest['headers'], name: string): string | un
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
+
+/** Applies `next` to a value, or to what a promise resolves to: synchronous values stay synchronous. */
+function then<T, R>(value: T | PromiseLike<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
+}
+
+/** How many requests per limiter the request-shape misconfiguration checks look at. */
+const VALIDATION_SAMPLE = 1000
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -639,8 +653,15 @@ export function createRateLimiter<Req = unknown>(
     )
   let lastStoreLog = Number.NEGATIVE_INFINITY
 
+  // Attribute objects are built once per outcome and result, not per request.
+  const outcomeAttributes = new Map<RateLimitOutcome, Readonly<Record<string, string>>>()
   const record = (outcome: RateLimitOutcome): void => {
-    instruments.decisions.add(1, { outcome, store: storeName })
+    let attributes = outcomeAttributes.get(outcome)
+    if (attributes === undefined) {
+      attributes = Object.freeze({ outcome, store: storeName })
+      outcomeAttributes.set(outcome, attributes)
+    }
+    instruments.decisions.add(1, attributes)
   }
 
   const validateRequest = (input: RateLimitRequest<Req>): void => {
@@ -715,137 +736,229 @@ export function createRateLimiter<Req = unknown>(
     return 'ip:unknown'
   }
 
-  const keyOf = async (input: RateLimitRequest<Req>): Promise<string> => {
+  const subjectKey = (input: RateLimitRequest<Req>, subject: unknown): string =>
+    typeof subject === 'string' && subject !== '' ? `sub:${digest(subject)}` : ipOf(input)
+
+  const keyOf = (input: RateLimitRequest<Req>): string | Promise<string> => {
     if (typeof key === 'function') {
       const client: RateLimitClient = {
         ip: input.ip,
         subject: input.subject,
         ipKey: ipKey(input.ip, ipv6Subnet),
       }
-      const value: unknown = await (key as Exclude<RateLimitKey<Req>, string>)(
-        input.request,
-        client,
+      return then(
+        (key as Exclude<RateLimitKey<Req>, string>)(input.request, client) as unknown,
+        (value) => {
+          if (typeof value !== 'string' || value === '') {
+            throw new TypeError('"key" function must return a non-empty string')
+          }
+          return `key:${digest(value)}`
+        },
       )
-      if (typeof value !== 'string' || value === '') {
-        throw new TypeError('"key" function must return a non-empty string')
-      }
-      return `key:${digest(value)}`
     }
     if (key === 'subject-or-ip') {
-      const subject = input.subject ?? (await subjectOf?.(input.request))
-      if (typeof subject === 'string' && subject !== '') return `sub:${digest(subject)}`
+      if (input.subject !== undefined || subjectOf === undefined)
+        return subjectKey(input, input.subject)
+      return then(subjectOf(input.request) as unknown, (subject) => subjectKey(input, subject))
     }
     return ipOf(input)
   }
 
-  const costOf = async (
+  const costOf = (
     input: RateLimitRequest<Req>,
     route: RateLimitRoute | undefined,
-  ): Promise<number> => {
+  ): number | Promise<number> => {
     const cost = route?.cost ?? defaultCost
     if (typeof cost === 'number') return cost
-    const value: unknown = await (cost as (request: Req) => number | Promise<number>)(input.request)
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
-    if (validations['cost'] === true) {
-      warn(
-        'PALISADE_RATE_LIMIT_INVALID_COST',
-        '"cost" function returned something other than a non-negative integer: the request costs 1',
-      )
-    }
-    return 1
+    return then(
+      (cost as (request: Req) => number | Promise<number>)(input.request) as unknown,
+      (value) => {
+        if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
+        if (validations['cost'] === true) {
+          warn(
+            'PALISADE_RATE_LIMIT_INVALID_COST',
+            '"cost" function returned something other than a non-negative integer: the request costs 1',
+          )
+        }
+        return 1
+      },
+    )
   }
 
   // Once init() has settled, a store that answers synchronously (the memory store) is called
-  // directly: a call that cannot hang needs no timer. Promises still get the timeout.
+  // directly and its answer used without a promise: a call that cannot hang needs no timer.
+  // Promises still get the timeout.
   let initialised = false
   void ready.then(() => {
     initialised = true
   })
-  const timed = async <T>(call: () => T | Promise<T>): Promise<T> => {
+  const durationAttributes = {
+    ok: Object.freeze({ store: storeName, result: 'ok' }),
+    error: Object.freeze({ store: storeName, result: 'error' }),
+    timeout: Object.freeze({ store: storeName, result: 'timeout' }),
+  }
+  const recordDuration = (started: number, result: 'ok' | 'error' | 'timeout'): void => {
+    instruments.storeDuration.record(performance.now() - started, durationAttributes[result])
+  }
+  const storeFailure = (started: number, error: unknown): never => {
+    recordDuration(
+      started,
+      error instanceof RateLimitError && error.code === 'PALISADE_RATE_LIMIT_STORE_TIMEOUT'
+        ? 'timeout'
+        : 'error',
+    )
+    throw error instanceof Error ? error : new Error(String(error))
+  }
+  /** One store call: `consume()` when the store has it, else `increment()`. */
+  const callStore = (storeKey: string, options: ConsumeOptions): unknown =>
+    consumes ? store.consume!(storeKey, options) : store.increment(storeKey)
+  /**
+   * One store call, timed, with `settle` applied to its answer. A synchronous answer stays
+   * synchronous; a promise gets the `storeTimeoutMs` deadline.
+   */
+  const timed = <R>(
+    storeKey: string,
+    options: ConsumeOptions,
+    settle: (answer: unknown) => R,
+  ): R | Promise<R> => {
     const started = performance.now()
-    let result = 'ok'
+    let value: unknown
     try {
-      if (!initialised) return await withTimeout(ready.then(call), timeoutMs)
-      const value = call()
-      return isThenable(value) ? await withTimeout(Promise.resolve(value), timeoutMs) : value
+      value = initialised
+        ? callStore(storeKey, options)
+        : ready.then(() => callStore(storeKey, options))
     } catch (error) {
-      result =
-        error instanceof RateLimitError && error.code === 'PALISADE_RATE_LIMIT_STORE_TIMEOUT'
-          ? 'timeout'
-          : 'error'
-      throw error instanceof Error ? error : new Error(String(error))
-    } finally {
-      instruments.storeDuration.record(performance.now() - started, { store: storeName, result })
+      return storeFailure(started, error)
+    }
+    if (!isThenable(value)) {
+      recordDuration(started, 'ok')
+      return settle(value)
+    }
+    return withTimeout(Promise.resolve(value), timeoutMs).then(
+      (answer) => {
+        recordDuration(started, 'ok')
+        return settle(answer)
+      },
+      (error: unknown) => storeFailure(started, error),
+    )
+  }
+
+  const consumed = (policy: RateLimitPolicy, result: unknown): RateLimitPolicyState => {
+    if (
+      !isObject(result) ||
+      typeof result['allowed'] !== 'boolean' ||
+      typeof result['remaining'] !== 'number'
+    ) {
+      throw new RateLimitError(
+        'PALISADE_RATE_LIMIT_STORE_INVALID_RESPONSE',
+        `${storeName}.consume() returned an invalid result`,
+      )
+    }
+    const answer = result as unknown as ConsumeResult
+    return {
+      policy,
+      allowed: answer.allowed,
+      remaining: answer.remaining,
+      resetMs: answer.resetMs,
+      retryAfterMs: answer.retryAfterMs,
     }
   }
 
-  const ask = async (
+  const incremented = (
+    policy: RateLimitPolicy,
+    info: unknown,
+    calledAt: number,
+  ): RateLimitPolicyState => {
+    const hits: unknown = isObject(info) ? info['totalHits'] : undefined
+    if (typeof hits !== 'number' || !Number.isSafeInteger(hits) || hits < 1) {
+      throw new RateLimitError(
+        'PALISADE_RATE_LIMIT_STORE_INVALID_RESPONSE',
+        `${storeName}.increment() must return a positive integer totalHits`,
+      )
+    }
+    const resetTime: unknown = (info as { resetTime?: unknown }).resetTime
+    const resetMs =
+      // Stores compute resetTime from their own clock after the call: never beyond a window.
+      resetTime instanceof Date
+        ? Math.min(policy.windowMs, Math.max(0, resetTime.getTime() - calledAt))
+        : policy.windowMs
+    const allowed = hits <= policy.limit
+    return {
+      policy,
+      allowed,
+      remaining: Math.max(0, policy.limit - hits),
+      resetMs,
+      retryAfterMs: allowed ? 0 : resetMs,
+    }
+  }
+
+  const fromStore = (
+    policy: RateLimitPolicy,
+    clientKey: string,
+    cost: number,
+  ): RateLimitPolicyState | Promise<RateLimitPolicyState> => {
+    const calledAt = consumes ? 0 : Date.now()
+    return timed(
+      `${policy.name}:${clientKey}`,
+      { cost, limit: policy.limit, windowMs: policy.windowMs, algorithm: policy.algorithm },
+      (answer) => (consumes ? consumed(policy, answer) : incremented(policy, answer, calledAt)),
+    )
+  }
+
+  /** Every policy's state; synchronous when the store answered synchronously. */
+  const ask = (
     target: 'store' | 'local',
     list: readonly RateLimitPolicy[],
     clientKey: string,
     cost: number,
-  ): Promise<RateLimitPolicyState[]> => {
-    return Promise.all(
-      list.map(async (policy): Promise<RateLimitPolicyState> => {
-        const storeKey = `${policy.name}:${clientKey}`
-        const options = {
-          cost,
-          limit: policy.limit,
-          windowMs: policy.windowMs,
-          algorithm: policy.algorithm,
-        }
-        if (target === 'local') return { policy, ...local.consume(storeKey, options) }
-        if (consumes) {
-          const result = await timed(() => store.consume!(storeKey, options))
-          if (
-            !isObject(result) ||
-            typeof result.allowed !== 'boolean' ||
-            typeof result.remaining !== 'number'
-          ) {
-            throw new RateLimitError(
-              'PALISADE_RATE_LIMIT_STORE_INVALID_RESPONSE',
-              `${storeName}.consume() returned an invalid result`,
-            )
-          }
-          return { policy, ...result }
-        }
-        const now = Date.now()
-        const info = await timed(() => store.increment(storeKey))
-        const hits: unknown = isObject(info) ? info['totalHits'] : undefined
-        if (typeof hits !== 'number' || !Number.isSafeInteger(hits) || hits < 1) {
-          throw new RateLimitError(
-            'PALISADE_RATE_LIMIT_STORE_INVALID_RESPONSE',
-            `${storeName}.increment() must return a positive integer totalHits`,
-          )
-        }
-        const resetTime: unknown = info.resetTime
-        const resetMs =
-          // Stores compute resetTime from their own clock after the call: never beyond a window.
-          resetTime instanceof Date
-            ? Math.min(policy.windowMs, Math.max(0, resetTime.getTime() - now))
-            : policy.windowMs
-        const allowed = hits <= policy.limit
-        return {
-          policy,
-          allowed,
-          remaining: Math.max(0, policy.limit - hits),
-          resetMs,
-          retryAfterMs: allowed ? 0 : resetMs,
-        }
-      }),
-    )
+  ): RateLimitPolicyState[] | Promise<RateLimitPolicyState[]> => {
+    const states: (RateLimitPolicyState | Promise<RateLimitPolicyState>)[] = []
+    let pending = false
+    for (const policy of list) {
+      const state: RateLimitPolicyState | Promise<RateLimitPolicyState> =
+        target === 'local'
+          ? {
+              policy,
+              ...local.consume(`${policy.name}:${clientKey}`, {
+                cost,
+                limit: policy.limit,
+                windowMs: policy.windowMs,
+                algorithm: policy.algorithm,
+              }),
+            }
+          : fromStore(policy, clientKey, cost)
+      if (isThenable(state)) pending = true
+      states.push(state)
+    }
+    if (!pending) return states as RateLimitPolicyState[]
+    if (states.length === 1)
+      return (states[0] as Promise<RateLimitPolicyState>).then((one) => [one])
+    return Promise.all(states.map(async (state) => state))
   }
+
+  // In the draft-8 and draft-10 forms the RateLimit-Policy field only changes with the policy
+  // list and the partition key: built once per list when there is no partition key.
+  const policyFields = new WeakMap<readonly RateLimitPolicy[], string>()
 
   const decide = (
     states: RateLimitPolicyState[],
+    list: readonly RateLimitPolicy[],
     clientKey: string,
     isLocal: boolean,
   ): RateLimitDecision => {
     const now = Date.now()
     const pk = withPk ? partitionKey(pkSecret, clientKey) : undefined
-    const headers = rateLimitHeaders(format, legacy, states, pk, now)
-    const violated = states.filter((state) => !state.allowed)
-    if (violated.length === 0) {
+    const cacheable = pk === undefined && (format === 'draft-10' || format === 'draft-8')
+    const policyField = cacheable ? policyFields.get(list) : undefined
+    const headers = rateLimitHeaders(format, legacy, states, pk, now, policyField)
+    if (cacheable && policyField === undefined) {
+      policyFields.set(list, headers['RateLimit-Policy']!)
+    }
+    let violated: string[] | undefined
+    for (const state of states) {
+      if (!state.allowed) (violated ??= []).push(state.policy.name)
+    }
+    if (violated === undefined) {
       const outcome = isLocal ? 'local_allowed' : 'allowed'
       record(outcome)
       return { outcome, headers, rejection: undefined }
@@ -856,7 +969,7 @@ export function createRateLimiter<Req = unknown>(
       type: QUOTA_EXCEEDED_TYPE,
       title: QUOTA_EXCEEDED_TITLE,
       status: 429,
-      'violated-policies': violated.map((state) => state.policy.name),
+      'violated-policies': violated,
     }
     return {
       outcome,
@@ -879,7 +992,8 @@ export function createRateLimiter<Req = unknown>(
         `rate-limit store ${storeName} is failing; requests are ${mode === 'open' ? 'allowed without limit' : mode === 'closed' ? 'refused with 503' : 'limited per instance'} until it recovers`,
       )
     }
-    if (mode === 'local') return decide(await ask('local', list, clientKey, cost), clientKey, true)
+    if (mode === 'local')
+      return decide(await ask('local', list, clientKey, cost), list, clientKey, true)
     if (mode === 'open') {
       record('failed_open')
       return { outcome: 'failed_open', headers: {}, rejection: undefined }
@@ -907,36 +1021,70 @@ export function createRateLimiter<Req = unknown>(
     return { policies: list, cost: costOption(overrides.cost, 'rateLimit.cost') }
   }
 
-  const check = async (
+  const SKIPPED = Symbol('skipped')
+  interface Client {
+    readonly clientKey: string
+    readonly cost: number
+  }
+
+  const withCost = (
     input: RateLimitRequest<Req>,
-    routeOptions?: RateLimitRoute,
+    routeOptions: RateLimitRoute | undefined,
+    clientKey: string,
+  ): Client | Promise<Client> => {
+    if (!consumes) return { clientKey, cost: 1 }
+    const cost = costOf(input, routeOptions)
+    return isThenable(cost)
+      ? Promise.resolve(cost).then((resolved): Client => ({ clientKey, cost: resolved }))
+      : { clientKey, cost }
+  }
+
+  const keyAndCost = (
+    input: RateLimitRequest<Req>,
+    routeOptions: RateLimitRoute | undefined,
+  ): Client | Promise<Client> => {
+    const clientKey = keyOf(input)
+    return isThenable(clientKey)
+      ? Promise.resolve(clientKey).then((resolved) => withCost(input, routeOptions, resolved))
+      : withCost(input, routeOptions, clientKey)
+  }
+
+  /** Runs the application's skip, key and cost functions; any of them may return a promise. */
+  const clientOf = (
+    input: RateLimitRequest<Req>,
+    routeOptions: RateLimitRoute | undefined,
+  ): Client | typeof SKIPPED | Promise<Client | typeof SKIPPED> => {
+    if (skip === undefined) return keyAndCost(input, routeOptions)
+    return then(
+      (skip as (request: Req) => boolean | Promise<boolean>)(input.request) as unknown,
+      (skipped) => (skipped ? SKIPPED : keyAndCost(input, routeOptions)),
+    )
+  }
+
+  const storeFailed = (
+    error: unknown,
+    list: readonly RateLimitPolicy[],
+    client: Client,
   ): Promise<RateLimitDecision> => {
-    let list: readonly RateLimitPolicy[] = policies
-    let clientKey = 'ip:unknown'
-    let cost = 1
-    try {
-      validateRequest(input)
-      countOnce(input.request)
-      if (
-        skip !== undefined &&
-        (await (skip as (request: Req) => boolean | Promise<boolean>)(input.request))
-      ) {
-        record('skipped')
-        return { outcome: 'skipped', headers: {}, rejection: undefined }
-      }
-      list = routeOptions?.policies ?? policies
-      clientKey = await keyOf(input)
-      cost = consumes ? await costOf(input, routeOptions) : 1
-    } catch (error) {
-      // A throwing key, cost or skip function is the application's bug: limit by IP and log it.
-      logger.error(
-        { err: error },
-        'rate-limit key, cost or skip function failed; the request is limited by IP with cost 1',
-      )
-      clientKey = ipOf(input)
-    }
-    const now = Date.now()
-    if (!breaker.allow(now)) {
+    breaker.failure(Date.now())
+    const wrapped =
+      error instanceof RateLimitError
+        ? error
+        : new RateLimitError(
+            'PALISADE_RATE_LIMIT_STORE_FAILED',
+            `rate-limit store ${storeName} call failed`,
+            { cause: error },
+          )
+    return failed(wrapped, list, client.clientKey, client.cost)
+  }
+
+  /** Counts the request in the store and decides; synchronous when the store is. */
+  const count = (
+    list: readonly RateLimitPolicy[],
+    client: Client,
+  ): RateLimitDecision | Promise<RateLimitDecision> => {
+    const { clientKey, cost } = client
+    if (!breaker.allow(Date.now())) {
       return failed(
         new RateLimitError(
           'PALISADE_RATE_LIMIT_CIRCUIT_OPEN',
@@ -947,23 +1095,69 @@ export function createRateLimiter<Req = unknown>(
         cost,
       )
     }
-    let states: RateLimitPolicyState[]
+    let states: RateLimitPolicyState[] | Promise<RateLimitPolicyState[]>
     try {
-      states = await ask('store', list, clientKey, cost)
+      states = ask('store', list, clientKey, cost)
     } catch (error) {
-      breaker.failure(Date.now())
-      const wrapped =
-        error instanceof RateLimitError
-          ? error
-          : new RateLimitError(
-              'PALISADE_RATE_LIMIT_STORE_FAILED',
-              `rate-limit store ${storeName} call failed`,
-              { cause: error },
-            )
-      return failed(wrapped, list, clientKey, cost)
+      return storeFailed(error, list, client)
+    }
+    if (isThenable(states)) {
+      return states.then(
+        (settled) => {
+          breaker.success()
+          return decide(settled, list, clientKey, false)
+        },
+        (error: unknown) => storeFailed(error, list, client),
+      )
     }
     breaker.success()
-    return decide(states, clientKey, false)
+    return decide(states, list, clientKey, false)
+  }
+
+  /** A throwing key, cost or skip function is the application's bug: limit by IP and log it. */
+  const byIp = (input: RateLimitRequest<Req>, error: unknown): Client => {
+    logger.error(
+      { err: error },
+      'rate-limit key, cost or skip function failed; the request is limited by IP with cost 1',
+    )
+    return { clientKey: ipOf(input), cost: 1 }
+  }
+
+  const settled = (
+    list: readonly RateLimitPolicy[],
+    client: Client | typeof SKIPPED,
+  ): RateLimitDecision | Promise<RateLimitDecision> => {
+    if (client !== SKIPPED) return count(list, client)
+    record('skipped')
+    return { outcome: 'skipped', headers: {}, rejection: undefined }
+  }
+
+  // The request-shape checks (trust proxy, X-Forwarded-For, Forwarded, double counting) look at
+  // the first requests only: a misconfiguration shows on the first traffic, and later requests
+  // then pay nothing for them (express-rate-limit checks the first request only).
+  let sampled = 0
+
+  const check = (
+    input: RateLimitRequest<Req>,
+    routeOptions?: RateLimitRoute,
+  ): RateLimitDecision | Promise<RateLimitDecision> => {
+    const list = routeOptions?.policies ?? policies
+    let client: Client | typeof SKIPPED | Promise<Client | typeof SKIPPED>
+    try {
+      if (sampled < VALIDATION_SAMPLE) {
+        sampled++
+        validateRequest(input)
+        countOnce(input.request)
+      }
+      client = clientOf(input, routeOptions)
+    } catch (error) {
+      client = byIp(input, error)
+    }
+    if (!isThenable(client)) return settled(list, client)
+    return Promise.resolve(client).then(
+      (resolved) => settled(list, resolved),
+      (error: unknown) => settled(list, byIp(input, error)),
+    )
   }
 
   return {

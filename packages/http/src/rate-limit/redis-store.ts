@@ -223,18 +223,22 @@ export class RedisStore implements RateLimitStore {
   }
 
   /** Charges `cost` units with the chosen algorithm, atomically. */
-  async consume(key: string, options: ConsumeOptions): Promise<ConsumeResult> {
-    const [allowed, remaining, resetMs, retryAfterMs] = numbers(
-      await this.#run(
-        key,
-        options.algorithm,
-        String(options.cost),
-        String(options.limit),
-        String(options.windowMs),
-      ),
-      4,
-    ) as [number, number, number, number]
-    return { allowed: allowed === 1, remaining, resetMs, retryAfterMs }
+  consume(key: string, options: ConsumeOptions): Promise<ConsumeResult> {
+    return this.#run(
+      key,
+      options.algorithm,
+      String(options.cost),
+      String(options.limit),
+      String(options.windowMs),
+    ).then((reply) => {
+      const [allowed, remaining, resetMs, retryAfterMs] = numbers(reply, 4) as [
+        number,
+        number,
+        number,
+        number,
+      ]
+      return { allowed: allowed === 1, remaining, resetMs, retryAfterMs }
+    })
   }
 
   /** express-rate-limit contract: counts one hit in the window given to `init`. */
@@ -263,14 +267,18 @@ export class RedisStore implements RateLimitStore {
     await this.#send('DEL', this.prefix + key)
   }
 
-  async #run(key: string, ...args: string[]): Promise<unknown> {
+  #run(key: string, ...args: string[]): Promise<unknown> {
     const redisKey = this.prefix + key
+    let reply: Promise<unknown>
     try {
-      return await this.#send('EVALSHA', SHA, '1', redisKey, ...args)
+      reply = Promise.resolve(this.#send('EVALSHA', SHA, '1', redisKey, ...args))
     } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    return reply.then(undefined, (error: unknown) => {
       if (!isNoScript(error)) throw error
       // EVAL both runs the script and caches it again for the next EVALSHA.
       return this.#send('EVAL', SCRIPT, '1', redisKey, ...args)
-    }
+    })
   }
 }
