@@ -120,7 +120,9 @@ export function markdown(rows) {
  * @property {number} [low] the slowest round's requests per second
  * @property {number} [high] the fastest round's requests per second
  * @property {number} [p99] p99 latency in milliseconds, the median of the rounds
- * @property {number} [cpu] CPU time of the server process per request received, in µs
+ * @property {number} [cpu] CPU time of the server process per request received, in µs: the
+ *   median of the rounds, each measured on its own, so that a burst of background load in one
+ *   round does not move it
  * @property {number} failures non-2xx answers, errors and timeouts over all rounds
  */
 
@@ -144,15 +146,25 @@ export async function measureRounds(servers, load, plan) {
   const samples = servers.map(() => ({
     rps: /** @type {number[]} */ ([]),
     p99: /** @type {number[]} */ ([]),
+    cpu: /** @type {number[]} */ ([]),
     failures: 0,
   }))
   const order = servers.map((_, i) => i)
   for (let round = 0; round < plan.rounds; round++) {
     const shift = Math.round((round * order.length) / plan.rounds)
     for (const i of [...order.slice(shift), ...order.slice(0, shift)]) {
+      const roundStart = await servers[i]?.usage()
       const result = await load(i, plan.roundSeconds)
+      const roundEnd = await servers[i]?.usage()
       const sample = samples[i]
       if (sample === undefined) continue
+      if (
+        roundStart !== undefined &&
+        roundEnd !== undefined &&
+        roundEnd.requests > roundStart.requests
+      ) {
+        sample.cpu.push((roundEnd.cpu - roundStart.cpu) / (roundEnd.requests - roundStart.requests))
+      }
       sample.rps.push(result.requests.mean)
       sample.p99.push(result.latency.p99)
       sample.failures += result.non2xx + result.errors + result.timeouts
@@ -176,8 +188,7 @@ export async function measureRounds(servers, load, plan) {
       p99: median(sample.p99),
       failures: sample.failures,
     }
-    if (start !== undefined && end !== undefined && end.requests > start.requests)
-      row.cpu = (end.cpu - start.cpu) / (end.requests - start.requests)
+    if (sample.cpu.length > 0) row.cpu = median(sample.cpu)
     return row
   })
   const elapsed = machine.total - machineBefore.total

@@ -2,12 +2,14 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { Express } from 'express'
-import { MemoryStore as ErlMemoryStore } from 'express-rate-limit'
+import { randomUUID } from 'node:crypto'
+import { MemoryStore as ErlMemoryStore, rateLimit as expressRateLimit } from 'express-rate-limit'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createVerifier } from '@palisade/jwt'
 import { startDevIssuer } from '@palisade/testing'
 import type { DevIssuer } from '@palisade/testing'
-import { auth, rateLimit } from '../src/index.js'
+import { MemoryStore, RedisStore, auth, rateLimit } from '../src/index.js'
 
 let issuer: DevIssuer
 const servers = new Set<Server>()
@@ -139,6 +141,46 @@ describe('rateLimit() for Express', () => {
     const url = await serve(app)
     expect((await get(url)).status).toBe(200)
     expect((await get(url)).status).toBe(429)
+  })
+
+  it("serves express-rate-limit's own middleware from Palisade's stores, shared through Redis", async () => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', {
+      maxRetriesPerRequest: 1,
+    })
+    try {
+      const prefix = `palisade-test:${randomUUID()}:`
+      // Two instances of a service that uses express-rate-limit itself, sharing one count.
+      const instance = async () => {
+        const app = express()
+        app.use(
+          expressRateLimit({
+            windowMs: 60_000,
+            limit: 3,
+            standardHeaders: 'draft-8',
+            legacyHeaders: false,
+            store: new RedisStore({ client: redis, prefix }),
+          }),
+        )
+        app.get('/', (_req, res) => res.json({ ok: true }))
+        return serve(app)
+      }
+      const [a, b] = [await instance(), await instance()]
+      const statuses = []
+      for (const url of [a, b, a, b]) statuses.push((await get(url)).status)
+      expect(statuses).toEqual([200, 200, 200, 429])
+      const last = await get(a)
+      expect(last.status).toBe(429)
+      expect(last.headers.get('ratelimit')).toMatch(/r=0; t=\d+/)
+
+      const local = express()
+      local.use(expressRateLimit({ windowMs: 60_000, limit: 1, store: new MemoryStore() }))
+      local.get('/', (_req, res) => res.json({ ok: true }))
+      const url = await serve(local)
+      expect((await get(url)).status).toBe(200)
+      expect((await get(url)).status).toBe(429)
+    } finally {
+      redis.disconnect()
+    }
   })
 
   it('validates options when the middleware is created', () => {
