@@ -102,15 +102,14 @@ const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fasti
     )
     // The memory store decides synchronously: no promise unless the store needs one.
     if (decision instanceof Promise) {
-      decision.then(
-        (settled) => {
+      decision
+        .then((settled) => {
           apply(reply, settled, done)
-        },
+        })
         // check() never rejects; this only hands Fastify a failure to write the response.
-        (error: unknown) => {
+        .catch((error: unknown) => {
           done(error as Error)
-        },
-      )
+        })
       return
     }
     apply(reply, decision, done)
