@@ -33,6 +33,7 @@ describe('verifySignature (node:crypto over keys jose imported)', () => {
     'ES384',
     'ES512',
     'EdDSA',
+    'Ed25519',
   ])('verifies a jose %s signature and refuses it bit-flipped or over other bytes', async (alg) => {
     const { key, input, signature } = await signed(alg)
     expect(verifySignature(alg, key, input, signature)).toBe(true)
@@ -41,6 +42,14 @@ describe('verifySignature (node:crypto over keys jose imported)', () => {
     expect(verifySignature(alg, key, input, flip(signature, 5))).toBe(false)
     expect(verifySignature(alg, key, `${input}x`, signature)).toBe(false)
     expect(verifySignature(alg, key, input, '')).toBe(false)
+  })
+
+  it('refuses an Ed448 key for EdDSA, as jose does', async () => {
+    const { input, signature } = await signed('EdDSA')
+    const ed448 = generateKeyPairSync('ed448').publicKey
+    expect(() => verifySignature('EdDSA', ed448, input, signature)).toThrow(
+      /ed448 key cannot verify EdDSA/,
+    )
   })
 
   it('refuses ECDSA signatures of the wrong length, DER-encoded ones and all zeros', async () => {
