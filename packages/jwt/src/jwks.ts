@@ -178,9 +178,9 @@ export class JwksCache {
   }
 
   /**
-   * The key for a token's protected header (its `alg` and `kid`, nothing else). `beforeNetwork` runs (and
-   * may throw to refuse the token) before the token could cause or wait for a fetch, so checks
-   * that only guard the network cost nothing while the keys are cached.
+   * The key for a token's protected header (its `alg` and `kid`, nothing else). `beforeNetwork`
+   * runs (and may throw to refuse the token) before the token could cause or wait for a fetch,
+   * so checks that only guard the network cost nothing while the keys are cached.
    */
   getKey(
     header: JWSHeaderParameters,

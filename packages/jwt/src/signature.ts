@@ -11,8 +11,12 @@ interface Scheme {
   readonly hash: string | null
   readonly keyTypes: readonly string[]
   readonly curve?: string
-  readonly padding?: number
-  readonly saltLength?: number
+  /** What node:crypto's `verify` needs besides the key (padding, signature encoding). */
+  readonly verifyOptions?: {
+    readonly padding?: number
+    readonly saltLength?: number
+    readonly dsaEncoding?: 'ieee-p1363'
+  }
   /** JOSE ECDSA signatures are r || s of fixed size (RFC 7518 §3.4), not DER. */
   readonly signatureBytes?: number
 }
@@ -20,18 +24,21 @@ interface Scheme {
 const pkcs1 = (hash: string): Scheme => ({
   hash,
   keyTypes: ['rsa'],
-  padding: constants.RSA_PKCS1_PADDING,
+  verifyOptions: { padding: constants.RSA_PKCS1_PADDING },
 })
 const pss = (hash: string): Scheme => ({
   hash,
   keyTypes: ['rsa', 'rsa-pss'],
-  padding: constants.RSA_PKCS1_PSS_PADDING,
-  saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  verifyOptions: {
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  },
 })
 const ecdsa = (hash: string, curve: string, signatureBytes: number): Scheme => ({
   hash,
   keyTypes: ['ec'],
   curve,
+  verifyOptions: { dsaEncoding: 'ieee-p1363' },
   signatureBytes,
 })
 
@@ -80,18 +87,10 @@ function prepare(key: CryptoKey | KeyObject, alg: string): Prepared {
   const details = object.asymmetricKeyDetails ?? {}
   if (scheme.curve !== undefined && details.namedCurve !== scheme.curve)
     throw new KeyMismatchError(`a key on ${details.namedCurve ?? 'no curve'} cannot verify ${alg}`)
-  if (scheme.padding !== undefined && (details.modulusLength ?? 0) < MIN_RSA_BITS)
+  if (scheme.keyTypes.includes('rsa') && (details.modulusLength ?? 0) < MIN_RSA_BITS)
     throw new KeyMismatchError(`RSA keys must be at least ${MIN_RSA_BITS} bits for ${alg}`)
   const options =
-    scheme.signatureBytes !== undefined
-      ? { key: object, dsaEncoding: 'ieee-p1363' as const }
-      : scheme.padding !== undefined
-        ? {
-            key: object,
-            padding: scheme.padding,
-            ...(scheme.saltLength === undefined ? {} : { saltLength: scheme.saltLength }),
-          }
-        : object
+    scheme.verifyOptions === undefined ? object : { key: object, ...scheme.verifyOptions }
   const result = { scheme, options }
   if (byAlg === undefined) {
     byAlg = new Map()

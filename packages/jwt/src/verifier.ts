@@ -184,12 +184,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * resolved comes back without a promise, so the hot path never waits on the event loop.
    */
   async function verifySigned(checked: Checked): Promise<JWTPayload> {
-    let key: CryptoKey | Promise<CryptoKey>
+    let verified = false
     try {
-      key = jwks.getKey(checked.header, () => {
+      let key = jwks.getKey(checked.header, () => {
         checkIssuer(checked.body)
       })
       if (key instanceof Promise) key = await key
+      verified = signatureVerifies(checked, key)
     } catch (failure) {
       // A token without kid, when the set holds several keys of its type: try each.
       const candidates = failure as Partial<AsyncIterable<CryptoKey>> & {
@@ -200,22 +201,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
         candidates[Symbol.asyncIterator] === undefined
       )
         throw failure
-      let verified = false
       for await (const candidate of candidates as AsyncIterable<CryptoKey>) {
-        if (signatureVerifies(checked, candidate)) {
-          verified = true
-          break
-        }
+        verified = signatureVerifies(checked, candidate)
+        if (verified) break
       }
-      if (!verified) throw badSignature()
-      return claimsOf(checked.body)
     }
-    if (!signatureVerifies(checked, key)) throw badSignature()
+    if (!verified) throw error('PALISADE_JWT_BAD_SIGNATURE', 'the token signature does not verify')
     return claimsOf(checked.body)
   }
-
-  const badSignature = () =>
-    error('PALISADE_JWT_BAD_SIGNATURE', 'the token signature does not verify')
 
   /**
    * The claim checks (exp, nbf, iat, iss, aud, required claims, max age, clock tolerance) are
