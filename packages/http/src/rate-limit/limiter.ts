@@ -426,6 +426,11 @@ function then<T, R>(value: T | PromiseLike<T>, next: (value: T) => R | Promise<R
   return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
 }
 
+/** What a store's `consume()` is asked for one policy. */
+function consumeOptions(policy: RateLimitPolicy, cost: number): ConsumeOptions {
+  return { cost, limit: policy.limit, windowMs: policy.windowMs, algorithm: policy.algorithm }
+}
+
 /** How many requests per limiter the request-shape misconfiguration checks look at. */
 const VALIDATION_SAMPLE = 1000
 
@@ -898,10 +903,8 @@ export function createRateLimiter<Req = unknown>(
     cost: number,
   ): RateLimitPolicyState | Promise<RateLimitPolicyState> => {
     const calledAt = consumes ? 0 : Date.now()
-    return timed(
-      `${policy.name}:${clientKey}`,
-      { cost, limit: policy.limit, windowMs: policy.windowMs, algorithm: policy.algorithm },
-      (answer) => (consumes ? consumed(policy, answer) : incremented(policy, answer, calledAt)),
+    return timed(`${policy.name}:${clientKey}`, consumeOptions(policy, cost), (answer) =>
+      consumes ? consumed(policy, answer) : incremented(policy, answer, calledAt),
     )
   }
 
@@ -919,12 +922,7 @@ export function createRateLimiter<Req = unknown>(
         target === 'local'
           ? {
               policy,
-              ...local.consume(`${policy.name}:${clientKey}`, {
-                cost,
-                limit: policy.limit,
-                windowMs: policy.windowMs,
-                algorithm: policy.algorithm,
-              }),
+              ...local.consume(`${policy.name}:${clientKey}`, consumeOptions(policy, cost)),
             }
           : fromStore(policy, clientKey, cost)
       if (isThenable(state)) pending = true
@@ -1033,20 +1031,14 @@ export function createRateLimiter<Req = unknown>(
     clientKey: string,
   ): Client | Promise<Client> => {
     if (!consumes) return { clientKey, cost: 1 }
-    const cost = costOf(input, routeOptions)
-    return isThenable(cost)
-      ? Promise.resolve(cost).then((resolved): Client => ({ clientKey, cost: resolved }))
-      : { clientKey, cost }
+    return then(costOf(input, routeOptions), (cost): Client => ({ clientKey, cost }))
   }
 
   const keyAndCost = (
     input: RateLimitRequest<Req>,
     routeOptions: RateLimitRoute | undefined,
   ): Client | Promise<Client> => {
-    const clientKey = keyOf(input)
-    return isThenable(clientKey)
-      ? Promise.resolve(clientKey).then((resolved) => withCost(input, routeOptions, resolved))
-      : withCost(input, routeOptions, clientKey)
+    return then(keyOf(input), (clientKey) => withCost(input, routeOptions, clientKey))
   }
 
   /** Runs the application's skip, key and cost functions; any of them may return a promise. */
