@@ -27,6 +27,22 @@ async function redisClient(config) {
   return client
 }
 
+/**
+ * Palisade's limiter options for one variant, the same on every framework: keyed by IP, the
+ * memory store with a fixed window or GCRA, or the Redis store.
+ * @param {ServerConfig} config
+ * @param {'memory' | 'memory-gcra' | 'redis'} variant
+ * @returns {Promise<import('@palisade/http').RateLimitOptions>}
+ */
+async function palisadeLimit(config, variant) {
+  const options = { windowMs: WINDOW_MS, limit: config.limit, key: /** @type {const} */ ('ip') }
+  if (variant === 'memory') return options
+  if (variant === 'memory-gcra') return { ...options, algorithm: 'gcra' }
+  const { RedisStore } = await import('@palisade/http')
+  const client = await redisClient(config)
+  return { ...options, store: new RedisStore({ client, prefix: `${config.prefix}pal:` }) }
+}
+
 /** @param {(app: import('express').Express, config: ServerConfig) => Promise<void> | void} use */
 function express(use) {
   return async (/** @type {ServerConfig} */ config) => {
@@ -112,22 +128,6 @@ const contenders = {
       }),
     )
   }),
-  'palisade-express-memory': express(async (app, config) => {
-    const { rateLimit } = await import('@palisade/express')
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip' }))
-  }),
-  'palisade-express-memory-gcra': express(async (app, config) => {
-    const { rateLimit } = await import('@palisade/express')
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip', algorithm: 'gcra' }))
-  }),
-  'palisade-express-redis': express(async (app, config) => {
-    const { rateLimit, RedisStore } = await import('@palisade/express')
-    const store = new RedisStore({
-      client: await redisClient(config),
-      prefix: `${config.prefix}pal:`,
-    })
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip', store }))
-  }),
 
   'fastify-none': fastify(async () => undefined),
   'fastify-helmet': fastify(async (app) => {
@@ -154,27 +154,6 @@ const contenders = {
       redis: await redisClient(config),
       nameSpace: `${config.prefix}frl:`,
     })
-  }),
-  'palisade-fastify-memory': fastify(async (app, config) => {
-    const { rateLimit } = await import('@palisade/fastify')
-    await app.register(rateLimit, { windowMs: WINDOW_MS, limit: config.limit, key: 'ip' })
-  }),
-  'palisade-fastify-memory-gcra': fastify(async (app, config) => {
-    const { rateLimit } = await import('@palisade/fastify')
-    await app.register(rateLimit, {
-      windowMs: WINDOW_MS,
-      limit: config.limit,
-      key: 'ip',
-      algorithm: 'gcra',
-    })
-  }),
-  'palisade-fastify-redis': fastify(async (app, config) => {
-    const { rateLimit, RedisStore } = await import('@palisade/fastify')
-    const store = new RedisStore({
-      client: await redisClient(config),
-      prefix: `${config.prefix}pal:`,
-    })
-    await app.register(rateLimit, { windowMs: WINDOW_MS, limit: config.limit, key: 'ip', store })
   }),
 
   'koa-none': koa(() => undefined),
@@ -215,22 +194,21 @@ const contenders = {
       }),
     )
   }),
-  'palisade-koa-memory': koa(async (app, config) => {
+}
+
+for (const variant of /** @type {const} */ (['memory', 'memory-gcra', 'redis'])) {
+  contenders[`palisade-express-${variant}`] = express(async (app, config) => {
+    const { rateLimit } = await import('@palisade/express')
+    app.use(rateLimit(await palisadeLimit(config, variant)))
+  })
+  contenders[`palisade-fastify-${variant}`] = fastify(async (app, config) => {
+    const { rateLimit } = await import('@palisade/fastify')
+    await app.register(rateLimit, await palisadeLimit(config, variant))
+  })
+  contenders[`palisade-koa-${variant}`] = koa(async (app, config) => {
     const { rateLimit } = await import('@palisade/koa')
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip' }))
-  }),
-  'palisade-koa-memory-gcra': koa(async (app, config) => {
-    const { rateLimit } = await import('@palisade/koa')
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip', algorithm: 'gcra' }))
-  }),
-  'palisade-koa-redis': koa(async (app, config) => {
-    const { rateLimit, RedisStore } = await import('@palisade/koa')
-    const store = new RedisStore({
-      client: await redisClient(config),
-      prefix: `${config.prefix}pal:`,
-    })
-    app.use(rateLimit({ windowMs: WINDOW_MS, limit: config.limit, key: 'ip', store }))
-  }),
+    app.use(rateLimit(await palisadeLimit(config, variant)))
+  })
 }
 
 serve(
