@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/.turbo/**',
+      // Build tools write these next to their configs for a moment while they load them (tsup's
+      // `tsup.config.bundled_*.mjs`, Vite's `vitest.config.ts.timestamp-*.mjs`); a lint that runs
+      // beside a build would otherwise list one and fail to open it once it is gone.
+      '**/*.bundled_*.{js,mjs,cjs}',
+      '**/*.timestamp-*.{js,mjs,cjs}',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
