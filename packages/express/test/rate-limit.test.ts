@@ -44,29 +44,10 @@ function logger() {
 const get = (url: string, headers: Record<string, string> = {}) =>
   fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
 
+// Headers, 429 problem+json, costs, several policies and the Redis store are checked identically
+// on all three frameworks by the repository's test/rate-limit.test.ts (the @palisade/testing
+// conformance cases); here, what depends on this framework's own API and trust-proxy settings.
 describe('rateLimit() for Express', () => {
-  it('limits with RateLimit headers and answers 429 problem+json', async () => {
-    const app = express()
-    app.use(rateLimit({ limit: 2, name: 'burst' }))
-    app.get('/', (_req, res) => res.json({ ok: true }))
-    const url = await serve(app)
-    const first = await get(url)
-    expect(first.status).toBe(200)
-    expect(first.headers.get('ratelimit-policy')).toBe('"burst";q=2;w=60')
-    expect(first.headers.get('ratelimit')).toBe('"burst";r=1;t=60')
-    await get(url)
-    const limited = await get(url)
-    expect(limited.status).toBe(429)
-    expect(limited.headers.get('retry-after')).toBe('60')
-    expect(limited.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
-    expect(await limited.json()).toEqual({
-      type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
-      title: 'Request cannot be satisfied as assigned quota has been exceeded',
-      status: 429,
-      'violated-policies': ['burst'],
-    })
-  })
-
   it('keys authenticated requests by token subject', async () => {
     const app = express()
     const verifier = createVerifier({

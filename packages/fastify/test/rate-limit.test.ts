@@ -45,25 +45,10 @@ async function serve(
 const get = (url: string, headers: Record<string, string> = {}) =>
   fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
 
+// Headers, 429 problem+json, costs, several policies and the Redis store are checked identically
+// on all three frameworks by the repository's test/rate-limit.test.ts (the @palisade/testing
+// conformance cases); here, what depends on this framework's own API and trust-proxy settings.
 describe('rateLimit plugin for Fastify', () => {
-  it('limits with RateLimit headers and answers 429 problem+json', async () => {
-    const { url } = await serve({ limit: 2, name: 'burst' })
-    const first = await get(url)
-    expect(first.headers.get('ratelimit-policy')).toBe('"burst";q=2;w=60')
-    expect(first.headers.get('ratelimit')).toBe('"burst";r=1;t=60')
-    await get(url)
-    const limited = await get(url)
-    expect(limited.status).toBe(429)
-    expect(limited.headers.get('retry-after')).toBe('60')
-    expect(limited.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
-    expect(await limited.json()).toEqual({
-      type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
-      title: 'Request cannot be satisfied as assigned quota has been exceeded',
-      status: 429,
-      'violated-policies': ['burst'],
-    })
-  })
-
   it('skips routes with config.rateLimit false and charges config.rateLimit.cost', async () => {
     const { url } = await serve({ limit: 10 })
     for (let i = 0; i < 3; i++) {
