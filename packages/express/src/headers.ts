@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { createCspReportReceiver, createNonce, resolveSecurityHeaders } from '@palisade/http'
+import { createCspReportReceiver, resolveSecurityHeaders } from '@palisade/http'
 import type {
   CspReportReceiverOptions,
   SecurityHeadersOptions,
@@ -29,18 +29,9 @@ export interface SecurityHeadersMiddleware extends RequestHandler {
 }
 
 function apply(policy: SecurityHeadersPolicy, req: Request, res: Response): void {
-  const { headers } = policy
-  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
-  for (let i = 0; i < headers.length; i++) res.setHeader(headers[i]![0], headers[i]![1])
-  for (const name of policy.remove) res.removeHeader(name)
-  if (policy.httpsOnlyHsts !== undefined && req.secure)
-    res.setHeader('Strict-Transport-Security', policy.httpsOnlyHsts)
-  if (policy.nonceHeader !== undefined) {
-    // A route policy keeps the nonce the application-wide policy already gave templates.
-    const nonce = res.locals.cspNonce ?? createNonce()
-    res.locals.cspNonce = nonce
-    res.setHeader(policy.nonceHeader, policy.contentSecurityPolicy(nonce))
-  }
+  // A route policy keeps the nonce the application-wide policy already gave templates.
+  const nonce = policy.applyTo(res, req.secure, res.locals.cspNonce)
+  if (nonce !== undefined) res.locals.cspNonce = nonce
 }
 
 /**

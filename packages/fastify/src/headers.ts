@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createCspReportReceiver, createNonce, resolveSecurityHeaders } from '@palisade/http'
+import { createCspReportReceiver, resolveSecurityHeaders } from '@palisade/http'
 import type {
   CspReportReceiverOptions,
   SecurityHeadersOptions,
@@ -31,20 +31,9 @@ function withoutFastifyKeys(options: object): Record<string, unknown> {
 }
 
 function apply(policy: SecurityHeadersPolicy, request: FastifyRequest, reply: FastifyReply): void {
-  // Raw headers, as @fastify/helmet sets them: a handler's reply.header() still wins.
-  const raw = reply.raw
-  const { headers } = policy
-  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
-  for (let i = 0; i < headers.length; i++) raw.setHeader(headers[i]![0], headers[i]![1])
-  for (const name of policy.remove) raw.removeHeader(name)
-  if (policy.httpsOnlyHsts !== undefined && request.protocol === 'https') {
-    raw.setHeader('Strict-Transport-Security', policy.httpsOnlyHsts)
-  }
-  if (policy.nonceHeader !== undefined) {
-    const nonce = createNonce()
-    reply.cspNonce = nonce
-    raw.setHeader(policy.nonceHeader, policy.contentSecurityPolicy(nonce))
-  }
+  // The raw response, as @fastify/helmet sets headers: a handler's reply.header() still wins.
+  const nonce = policy.applyTo(reply.raw, request.protocol === 'https')
+  if (nonce !== undefined) reply.cspNonce = nonce
 }
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()

@@ -9,6 +9,7 @@ export type {
   ContentSecurityPolicyOverrides,
   CspDirectiveValue,
   HeaderEntry,
+  HeaderTarget,
   HelmetOverrides,
   SecurityHeadersOptions,
   SecurityHeadersOverrides,

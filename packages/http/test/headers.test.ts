@@ -77,6 +77,41 @@ describe('web preset', () => {
   })
 })
 
+describe('applyTo', () => {
+  /** A ServerResponse's header methods over a plain map, with X-Powered-By already set. */
+  function response() {
+    const headers = new Map<string, string>([['x-powered-by', 'Express']])
+    return {
+      headers,
+      setHeader: (name: string, value: string) => headers.set(name.toLowerCase(), value),
+      removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+    }
+  }
+  const lower = (record: Record<string, string>) =>
+    new Map(Object.entries(record).map(([name, value]) => [name.toLowerCase(), value]))
+
+  it('sets what headersFor() lists, removes X-Powered-By, and HSTS only when secure', () => {
+    const policy = createSecurityHeaders()
+    for (const secure of [false, true]) {
+      const res = response()
+      expect(policy.applyTo(res, secure)).toBeUndefined()
+      expect(res.headers).toEqual(lower(policy.headersFor({ secure })))
+    }
+  })
+
+  it('uses the nonce it is given, or a fresh one, and returns it', () => {
+    const policy = createSecurityHeaders({ preset: 'web' })
+    const given = response()
+    expect(policy.applyTo(given, false, 'abc')).toBe('abc')
+    expect(given.headers).toEqual(lower(policy.headersFor({ secure: false, nonce: 'abc' })))
+    const fresh = response()
+    const nonce = policy.applyTo(fresh, false)
+    expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/)
+    expect(fresh.headers.get('content-security-policy')).toContain(`'nonce-${nonce ?? ''}'`)
+    expect(policy.applyTo(response(), false)).not.toBe(nonce)
+  })
+})
+
 describe('reporting', () => {
   it('adds Reporting-Endpoints, report-to and report-uri', () => {
     const policy = createSecurityHeaders({ preset: 'web', reportUri: '/csp-reports' })

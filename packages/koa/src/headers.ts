@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa'
-import { createCspReportReceiver, createNonce, resolveSecurityHeaders } from '@palisade/http'
+import { createCspReportReceiver, resolveSecurityHeaders } from '@palisade/http'
 import type {
   CspReportReceiverOptions,
   SecurityHeadersOptions,
@@ -28,20 +28,10 @@ function apply(
   policy: SecurityHeadersPolicy,
   ctx: Context & { state: SecurityHeadersState },
 ): void {
-  // The raw response, as koa-helmet sets them; a handler's ctx.set() still wins.
-  const res = ctx.res
-  const { headers } = policy
-  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
-  for (let i = 0; i < headers.length; i++) res.setHeader(headers[i]![0], headers[i]![1])
-  for (const name of policy.remove) res.removeHeader(name)
-  if (policy.httpsOnlyHsts !== undefined && ctx.secure)
-    res.setHeader('Strict-Transport-Security', policy.httpsOnlyHsts)
-  if (policy.nonceHeader !== undefined) {
-    // A route policy keeps the nonce the application-wide policy already gave templates.
-    const nonce = ctx.state.cspNonce ?? createNonce()
-    ctx.state.cspNonce = nonce
-    res.setHeader(policy.nonceHeader, policy.contentSecurityPolicy(nonce))
-  }
+  // The raw response, as koa-helmet sets headers: a handler's ctx.set() still wins. A route
+  // policy keeps the nonce the application-wide policy already gave templates.
+  const nonce = policy.applyTo(ctx.res, ctx.secure, ctx.state.cspNonce)
+  if (nonce !== undefined) ctx.state.cspNonce = nonce
 }
 
 /**

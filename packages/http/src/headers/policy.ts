@@ -125,12 +125,18 @@ export interface SecurityHeadersOptions extends SecurityHeadersOverrides {
 /** A header name and value. */
 export type HeaderEntry = readonly [name: string, value: string]
 
+/** The part of Node's `ServerResponse` a policy writes to. */
+export interface HeaderTarget {
+  setHeader(name: string, value: string): unknown
+  removeHeader(name: string): unknown
+}
+
 /**
  * A compiled security-header policy: helmet ran once at construction, so applying it to a
- * response only sets precomputed values. Adapters apply it as: set every `headers` entry,
- * remove every `remove` name, set `Strict-Transport-Security` to `httpsOnlyHsts` on HTTPS requests, and,
- * when `nonceHeader` is set, set that header to `contentSecurityPolicy(nonce)` with a fresh
- * {@link createNonce} value.
+ * response only sets precomputed values. `applyTo()` does it for one response (the adapters call
+ * it): set every `headers` entry, remove every `remove` name, set `Strict-Transport-Security` to
+ * `httpsOnlyHsts` on HTTPS requests, and, when `nonceHeader` is set, set that header to
+ * `contentSecurityPolicy(nonce)` with a fresh {@link createNonce} value.
  */
 export interface SecurityHeadersPolicy {
   /** The preset this policy starts from. */
@@ -148,6 +154,12 @@ export interface SecurityHeadersPolicy {
   readonly names: readonly string[]
   /** The CSP value carrying `nonce`; only meaningful when `nonceHeader` is set. */
   contentSecurityPolicy(nonce: string): string
+  /**
+   * Sets the policy's headers on a Node `ServerResponse` (the raw response, so a handler's own
+   * header still wins): HSTS only when `secure`, and with a nonce policy the CSP for `nonce`, or
+   * for a fresh one when `nonce` is undefined. Returns the nonce used, `undefined` without one.
+   */
+  applyTo(response: HeaderTarget, secure: boolean, nonce?: string): string | undefined
   /** All headers for one request, for tests and for frameworks without an adapter. */
   headersFor(request: {
     readonly secure: boolean
@@ -568,6 +580,16 @@ function compile(settings: Settings): SecurityHeadersPolicy {
     nonceHeader,
     names,
     contentSecurityPolicy,
+    applyTo(response, secure, nonce) {
+      // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
+      for (let i = 0; i < headers.length; i++) response.setHeader(headers[i]![0], headers[i]![1])
+      for (const name of remove) response.removeHeader(name)
+      if (hsts !== undefined && secure) response.setHeader('Strict-Transport-Security', hsts)
+      if (nonceHeader === undefined) return undefined
+      const used = nonce ?? createNonce()
+      response.setHeader(nonceHeader, contentSecurityPolicy(used))
+      return used
+    },
     headersFor(request) {
       const result: Record<string, string> = Object.fromEntries(headers)
       if (hsts !== undefined && request.secure) result['Strict-Transport-Security'] = hsts
