@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DevIssuer } from '@palisade/testing'
 import { startDevIssuer } from '@palisade/testing'
-import type { Logger } from '../src/index.js'
+import type { Logger, VerifierOptions } from '../src/index.js'
 import { createVerifier } from '../src/index.js'
 import { rejection, sleep, startServer } from './helpers.js'
 
@@ -9,6 +9,16 @@ const open: { close: () => Promise<void> }[] = []
 afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close()))
 })
+
+/** A verifier trusting `issuer` for audience `api` over loopback HTTP, with `options` on top. */
+function verifierFor(issuer: DevIssuer, options: Partial<VerifierOptions> = {}) {
+  return createVerifier({
+    issuer: issuer.issuer,
+    audience: 'api',
+    allowInsecureHttp: true,
+    ...options,
+  })
+}
 
 async function issuerFor(options: Parameters<typeof startDevIssuer>[0] = {}): Promise<DevIssuer> {
   const issuer = await startDevIssuer(options)
@@ -32,11 +42,7 @@ function recordingLogger() {
 describe('JWKS cache', () => {
   it('fetches discovery and the key set once for many concurrent first requests', async () => {
     const issuer = await issuerFor()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
-    })
+    const verifier = verifierFor(issuer)
     const tokens = await Promise.all(Array.from({ length: 50 }, () => issuer.mint()))
     await Promise.all(tokens.map((t) => verifier.verify(t)))
     expect(issuer.requests.discovery).toBe(1)
@@ -45,10 +51,7 @@ describe('JWKS cache', () => {
 
   it('lets 50 concurrent unknown-kid tokens cause at most one refetch', async () => {
     const issuer = await issuerFor()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { cooldownMs: 50 },
     })
     await verifier.ready()
@@ -75,10 +78,7 @@ describe('JWKS cache', () => {
   it('never lets a token from another issuer cause a refetch, warm or cold', async () => {
     const issuer = await issuerFor()
     const other = await issuerFor()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { cooldownMs: 1 },
     })
     await verifier.ready()
@@ -94,10 +94,7 @@ describe('JWKS cache', () => {
 
   it('picks up a key rotation without a restart', async () => {
     const issuer = await issuerFor()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { cooldownMs: 20 },
     })
     const before = await issuer.mint()
@@ -114,10 +111,7 @@ describe('JWKS cache', () => {
     const issuer = await issuerFor()
     issuer.fail('error')
     const { logger, lines } = recordingLogger()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       logger,
     })
     const error = await rejection(async () => verifier.verify(await issuer.mint()))
@@ -140,10 +134,7 @@ describe('JWKS cache', () => {
   it('keeps serving with the last good key set while the endpoint fails, for a bounded time', async () => {
     const issuer = await issuerFor({ jwksMaxAgeSeconds: 0 })
     const { logger, lines } = recordingLogger()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       logger,
       jwks: { minCacheMaxAgeMs: 1, cooldownMs: 1, staleIfErrorMs: 1500 },
     })
@@ -175,10 +166,7 @@ describe('JWKS cache', () => {
 
   it('refreshes in the background before expiry, so requests do not wait', async () => {
     const issuer = await issuerFor({ jwksMaxAgeSeconds: 1 })
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { minCacheMaxAgeMs: 1, refreshAhead: 0.5 },
     })
     const token = await issuer.mint()
@@ -195,10 +183,7 @@ describe('JWKS cache', () => {
 
   it('honours Cache-Control max-age within the configured bounds', async () => {
     const issuer = await issuerFor({ jwksMaxAgeSeconds: 3600 })
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { cacheMaxAgeMs: 1, minCacheMaxAgeMs: 1 },
     })
     for (let i = 0; i < 5; i++) {
@@ -211,10 +196,7 @@ describe('JWKS cache', () => {
   it('fails a hanging endpoint within the timeout', async () => {
     const issuer = await issuerFor()
     issuer.fail('hang')
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwks: { timeoutMs: 200 },
     })
     const started = Date.now()
@@ -233,11 +215,7 @@ describe('JWKS cache', () => {
   ])('treats %s as an outage', async (_label, breakIt) => {
     const issuer = await issuerFor()
     breakIt(issuer)
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
-    })
+    const verifier = verifierFor(issuer)
     expect((await rejection(async () => verifier.verify(await issuer.mint()))).code).toBe(
       'PALISADE_JWT_JWKS_UNAVAILABLE',
     )
@@ -251,10 +229,7 @@ describe('JWKS cache', () => {
     open.push(big)
     const issuer = await issuerFor()
     const { logger, lines } = recordingLogger()
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwksUrl: `${big.url}/jwks`,
       logger,
     })
@@ -309,10 +284,7 @@ describe('JWKS cache', () => {
       res.end()
     })
     open.push(redirect)
-    const verifier = createVerifier({
-      issuer: issuer.issuer,
-      audience: 'api',
-      allowInsecureHttp: true,
+    const verifier = verifierFor(issuer, {
       jwksUrl: `${redirect.url}/jwks`,
     })
     expect((await rejection(async () => verifier.verify(await issuer.mint()))).code).toBe(
