@@ -69,6 +69,39 @@ async function expressApp() {
   }
 }
 
+/**
+ * A Fastify route behind @fastify/jwt with `options` (its key source), checking the same claims as
+ * every contender; fast-jwt's own cache when `config.cache`.
+ * @param {ServerConfig} config
+ * @param {Omit<import('@fastify/jwt').FastifyJWTOptions, 'verify'>} options
+ */
+async function fastifyJwtServer(config, options) {
+  const { default: fastifyJwt } = await import('@fastify/jwt')
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify()
+  await app.register(fastifyJwt, {
+    ...options,
+    verify: {
+      allowedIss: config.issuer,
+      allowedAud: config.audience,
+      algorithms: [config.alg],
+      ...(config.cache ? { cache: true } : {}),
+    },
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      await request.jwtVerify()
+    } catch (error) {
+      return reply.send(error)
+    }
+  })
+  app.get('/api/me', async (request) => ({
+    sub: /** @type {{ sub?: string }} */ (request.user).sub,
+  }))
+  await app.ready()
+  return app.server
+}
+
 /** @type {Record<string, (config: ServerConfig) => Promise<import('node:http').Server>>} */
 const contenders = {
   async 'node-jose'(config) {
@@ -177,69 +210,25 @@ const contenders = {
 
   // The @fastify/jwt README's JWKS recipe (get-jwks), with the issuer allow-listed.
   async 'fastify-jwt'(config) {
-    const { default: fastifyJwt } = await import('@fastify/jwt')
     const { default: buildGetJwks } = await import('get-jwks')
-    const { default: Fastify } = await import('fastify')
     const getJwks = buildGetJwks({ issuersWhitelist: [config.issuer] })
-    const app = Fastify()
-    await app.register(fastifyJwt, {
+    return fastifyJwtServer(config, {
       decode: { complete: true },
       secret: (_request, token) => {
         const { header, payload } = /** @type {{ header: any, payload: any }} */ (token)
         return getJwks.getPublicKey({ kid: header.kid, domain: payload.iss, alg: header.alg })
       },
-      verify: {
-        allowedIss: config.issuer,
-        allowedAud: config.audience,
-        algorithms: [config.alg],
-        ...(config.cache ? { cache: true } : {}),
-      },
     })
-    app.addHook('onRequest', async (request, reply) => {
-      try {
-        await request.jwtVerify()
-      } catch (error) {
-        return reply.send(error)
-      }
-    })
-    app.get('/api/me', async (request) => ({
-      sub: /** @type {{ sub?: string }} */ (request.user).sub,
-    }))
-    await app.ready()
-    return app.server
   },
 
   // fast-jwt at its best: one local key, so that the cache is all that runs per request.
   async 'fastify-jwt-local'(config) {
     const { createPublicKey } = await import('node:crypto')
-    const { default: fastifyJwt } = await import('@fastify/jwt')
-    const { default: Fastify } = await import('fastify')
     const pem = createPublicKey({ key: config.jwk, format: 'jwk' }).export({
       type: 'spki',
       format: 'pem',
     })
-    const app = Fastify()
-    await app.register(fastifyJwt, {
-      secret: { public: pem },
-      verify: {
-        allowedIss: config.issuer,
-        allowedAud: config.audience,
-        algorithms: [config.alg],
-        ...(config.cache ? { cache: true } : {}),
-      },
-    })
-    app.addHook('onRequest', async (request, reply) => {
-      try {
-        await request.jwtVerify()
-      } catch (error) {
-        return reply.send(error)
-      }
-    })
-    app.get('/api/me', async (request) => ({
-      sub: /** @type {{ sub?: string }} */ (request.user).sub,
-    }))
-    await app.ready()
-    return app.server
+    return fastifyJwtServer(config, { secret: { public: pem } })
   },
 
   async 'koa-jose'(config) {
