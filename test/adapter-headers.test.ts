@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
-import type { Middleware } from 'koa'
+import Router from '@koa/router'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import * as palisadeExpress from '@palisade/express'
 import * as palisadeFastify from '@palisade/fastify'
 import { createSecurityHeaders } from '@palisade/http'
 import type { CspViolation, SecurityHeadersPolicy } from '@palisade/http'
 import * as palisadeKoa from '@palisade/koa'
+import { securityHeaderSet } from './support/headers.js'
 
 // The same three services on each framework, and the same requests with the same expected
 // headers: `web` (the web preset with a nonce, a report endpoint, a route override and a route
@@ -112,54 +113,36 @@ const startFastify: Start = async (policy, seen) => {
 
 type KoaState = palisadeKoa.SecurityHeadersState
 
-/** A route without a router: `handlers` run in order for one path, like koa-router's. */
-function route(path: string, ...handlers: Middleware<KoaState>[]): Middleware<KoaState> {
-  return async (ctx, next) => {
-    if (ctx.path !== path) {
-      await next()
-      return
-    }
-    let index = 0
-    const step = async (): Promise<void> => {
-      const handler = handlers[index++]
-      if (handler !== undefined) await handler(ctx, step)
-    }
-    await step()
-  }
-}
-
 const startKoa: Start = async (policy, seen) => {
   const { cspReports, securityHeaders } = palisadeKoa
   const app = new Koa<KoaState>()
   const headers = securityHeaders(policy)
-  app.use(cspReports({ ...REPORTS, onReport: (v) => void seen.push(v) }))
-  app.use(headers)
-  app.use(
-    route('/embed', headers.route(OVERRIDE), (ctx) => {
-      ctx.body = { nonce: ctx.state.cspNonce }
-    }),
-  )
-  app.use(
-    route('/raw', headers.route(false), (ctx) => {
-      ctx.body = {}
-    }),
-  )
-  app.use((ctx) => {
+  const pages = new Router<KoaState>()
+  pages.get('/', (ctx) => {
     expectTypeOf(ctx.state.cspNonce).toEqualTypeOf<string | undefined>()
     ctx.body = { nonce: ctx.state.cspNonce }
   })
-
-  const apiApp = new Koa<KoaState>()
-  apiApp.use(securityHeaders())
-  apiApp.use(
-    route('/cached', (ctx) => {
-      ctx.set('Cache-Control', 'public, max-age=60')
-      ctx.body = {}
-    }),
-  )
-  apiApp.use((ctx) => {
+  pages.get('/embed', headers.route(OVERRIDE), (ctx) => {
+    ctx.body = { nonce: ctx.state.cspNonce }
+  })
+  pages.get('/raw', headers.route(false), (ctx) => {
     ctx.body = {}
   })
+  app.use(cspReports({ ...REPORTS, onReport: (v) => void seen.push(v) }))
+  app.use(headers)
+  app.use(pages.routes())
+
+  const apiApp = new Koa<KoaState>()
+  const apiRoutes = new Router<KoaState>()
+  apiRoutes.get('/', (ctx) => {
+    ctx.body = {}
+  })
+  apiRoutes.get('/cached', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=60')
+    ctx.body = {}
+  })
+  apiApp.use(securityHeaders())
+  apiApp.use(apiRoutes.routes())
 
   const proxiedApp = new Koa<KoaState>({ proxy: true })
   proxiedApp.use(securityHeaders())
@@ -177,20 +160,6 @@ const startKoa: Start = async (policy, seen) => {
 
 function nonceOf(csp: string | null): string | undefined {
   return /'nonce-([^']+)'/.exec(csp ?? '')?.[1]
-}
-
-/** The response's headers, without those every HTTP response has. */
-function securityHeaderSet(response: Response): Record<string, string> {
-  const ignored = new Set([
-    'date',
-    'connection',
-    'keep-alive',
-    'content-length',
-    'content-type',
-    'etag',
-    'transfer-encoding',
-  ])
-  return Object.fromEntries([...response.headers].filter(([name]) => !ignored.has(name)))
 }
 
 function lower(headers: Record<string, string>): Record<string, string> {
@@ -222,7 +191,7 @@ describe.each(frameworks)('security headers on %s', (_name, start) => {
     const first = await fetch(`${services.web}/`)
     const body = (await first.json()) as { nonce: string }
     expect(nonceOf(first.headers.get('content-security-policy'))).toBe(body.nonce)
-    expect(securityHeaderSet(first)).toEqual(
+    expect(securityHeaderSet(first.headers)).toEqual(
       lower(webPolicy.headersFor({ secure: false, nonce: body.nonce })),
     )
     expect(first.headers.get('x-powered-by')).toBeNull()
@@ -232,7 +201,7 @@ describe.each(frameworks)('security headers on %s', (_name, start) => {
 
   it('api preset: no-store by default, a handler that sets Cache-Control wins', async () => {
     const plain = await fetch(`${services.api}/`)
-    expect(securityHeaderSet(plain)).toEqual(
+    expect(securityHeaderSet(plain.headers)).toEqual(
       lower(createSecurityHeaders().headersFor({ secure: false })),
     )
     const cached = await fetch(`${services.api}/cached`)
@@ -253,7 +222,7 @@ describe.each(frameworks)('security headers on %s', (_name, start) => {
     const { nonce } = (await embed.json()) as { nonce: string }
     expect(embed.headers.get('x-frame-options')).toBeNull()
     expect(nonceOf(embed.headers.get('content-security-policy'))).toBe(nonce)
-    expect(securityHeaderSet(embed)).toEqual(
+    expect(securityHeaderSet(embed.headers)).toEqual(
       lower(webPolicy.withOverrides(OVERRIDE).headersFor({ secure: false, nonce })),
     )
     const raw = await fetch(`${services.web}/raw`)
