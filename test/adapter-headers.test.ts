@@ -1,6 +1,5 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
@@ -12,6 +11,7 @@ import { createSecurityHeaders } from '@palisade/http'
 import type { CspViolation, SecurityHeadersPolicy } from '@palisade/http'
 import * as palisadeKoa from '@palisade/koa'
 import { securityHeaderSet } from './support/headers.js'
+import { listen } from './support/server.js'
 
 // The same three services on each framework, and the same requests with the same expected
 // headers: `web` (the web preset with a nonce, a report endpoint, a route override and a route
@@ -29,16 +29,16 @@ type Start = (policy: SecurityHeadersPolicy, seen: CspViolation[]) => Promise<Se
 const OVERRIDE = { helmet: { xFrameOptions: false } } as const
 const REPORTS = { maxBytes: 2048 }
 
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-async function closeAll(servers: Server[]): Promise<void> {
-  for (const server of servers) {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
+/** The three services' URLs, and one close for all of them. */
+async function serveAll(servers: Server[]): Promise<Services> {
+  const [web, api, proxied] = await Promise.all(servers.map(listen))
+  return {
+    web: web!.url,
+    api: api!.url,
+    proxied: proxied!.url,
+    close: async () => {
+      for (const one of [web, api, proxied]) await one!.close()
+    },
   }
 }
 
@@ -67,9 +67,7 @@ const startExpress: Start = async (policy, seen) => {
   proxiedApp.use(securityHeaders())
   proxiedApp.get('/', (_req, res) => res.json({}))
 
-  const servers = [app, apiApp, proxiedApp].map((handler) => createServer(handler))
-  const [web, api, proxied] = await Promise.all(servers.map(listen))
-  return { web: web!, api: api!, proxied: proxied!, close: () => closeAll(servers) }
+  return serveAll([app, apiApp, proxiedApp].map((handler) => createServer(handler)))
 }
 
 const startFastify: Start = async (policy, seen) => {
@@ -150,12 +148,12 @@ const startKoa: Start = async (policy, seen) => {
     ctx.body = {}
   })
 
-  const servers = [app, apiApp, proxiedApp].map((one) => {
-    const handle = one.callback()
-    return createServer((req, res) => void handle(req, res))
-  })
-  const [web, api, proxied] = await Promise.all(servers.map(listen))
-  return { web: web!, api: api!, proxied: proxied!, close: () => closeAll(servers) }
+  return serveAll(
+    [app, apiApp, proxiedApp].map((one) => {
+      const handle = one.callback()
+      return createServer((req, res) => void handle(req, res))
+    }),
+  )
 }
 
 function nonceOf(csp: string | null): string | undefined {

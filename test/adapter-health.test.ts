@@ -1,6 +1,4 @@
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
@@ -14,31 +12,16 @@ import type { Authenticator } from '@palisade/jwt'
 import * as palisadeKoa from '@palisade/koa'
 import type { DevIssuer, HealthConformanceTarget } from '@palisade/testing'
 import { healthConformanceCases, startDevIssuer } from '@palisade/testing'
+import { listen } from './support/server.js'
+import type { Listening } from './support/server.js'
 
 // One service on each framework: health routes first, then authentication and a rate limit in
 // front of GET /api/me. The same requests must get byte-for-byte the same answers on all three.
 const TOKEN = 'adapter-details-token-0123456789'
 
-interface Running {
-  readonly base: string
-  close(): Promise<void>
-}
-
-async function listen(server: Server): Promise<Running> {
-  server.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
-
 const frameworks: Record<
   'Express' | 'Fastify' | 'Koa',
-  (health: Health, authenticator: Authenticator) => Promise<Running>
+  (health: Health, authenticator: Authenticator) => Promise<Listening>
 > = {
   Express(health, authenticator) {
     const { auth, healthRoutes, rateLimit } = palisadeExpress
@@ -55,8 +38,8 @@ const frameworks: Record<
     await app.register(fastifyAdapter.rateLimit, { limit: 5, windowMs: 60_000 })
     await app.register(fastifyAdapter.palisadeHealth, { health })
     app.get('/api/me', (request) => Promise.resolve({ subject: request.auth?.subject }))
-    const base = await app.listen({ port: 0, host: '127.0.0.1' })
-    return { base, close: () => app.close() }
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    return { url, close: () => app.close() }
   },
   Koa(health, authenticator) {
     const { auth, healthRoutes, rateLimit } = palisadeKoa
@@ -102,7 +85,7 @@ const DETAILS =
 
 describe.each(Object.entries(frameworks))('health routes on %s', (_name, start) => {
   let health: Health
-  let running: Running
+  let running: Listening
 
   beforeAll(async () => {
     health = createHealth({
@@ -131,7 +114,7 @@ describe.each(Object.entries(frameworks))('health routes on %s', (_name, start) 
   })
 
   async function see(path: string, method = 'GET', extra: Record<string, string> = {}) {
-    const response = await fetch(`${running.base}${path}`, { method, headers: extra })
+    const response = await fetch(`${running.url}${path}`, { method, headers: extra })
     const seen: Seen = {
       status: response.status,
       headers: Object.fromEntries([...response.headers].filter(([name]) => !HOP_HEADERS.has(name))),
@@ -177,14 +160,14 @@ describe.each(Object.entries(frameworks))('health routes on %s', (_name, start) 
   })
 
   it('passes other requests on to authentication and rate limiting', async () => {
-    const response = await fetch(`${running.base}/api/me`)
+    const response = await fetch(`${running.url}/api/me`)
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toContain('Bearer')
   })
 
   describe('conformance suite', () => {
     const target = (): HealthConformanceTarget => ({
-      baseUrl: running.base,
+      baseUrl: running.url,
       detailsToken: TOKEN,
     })
     for (const testCase of healthConformanceCases) {

@@ -1,6 +1,4 @@
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
@@ -10,12 +8,11 @@ import palisade from '@palisade/fastify'
 import { auth as koaAuth, requireScopes as koaScopes } from '@palisade/koa'
 import type { AuthState } from '@palisade/koa'
 import type { AuthInfo, Authenticator } from '@palisade/jwt'
+import { listen } from '../support/server.js'
+import type { Listening } from '../support/server.js'
 
 /** A tiny API (GET /api/me, GET /api/admin needing scope `admin`) listening on loopback. */
-export interface RunningApp {
-  readonly url: string
-  close: () => Promise<void>
-}
+export type RunningApp = Listening
 
 export type AdapterName = 'express' | 'fastify' | 'koa'
 
@@ -26,28 +23,6 @@ export function whoAmI(info: AuthInfo | undefined): Record<string, unknown> {
     client_id: info?.claims['client_id'],
     scopes: info?.scopes,
     kid: info?.header.kid,
-  }
-}
-
-async function listen(server: Server): Promise<RunningApp> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve()
-        })
-      })
-    },
   }
 }
 
