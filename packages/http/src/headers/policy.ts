@@ -572,6 +572,16 @@ function compile(settings: Settings): SecurityHeadersPolicy {
   ])
 
   const contentSecurityPolicy = (nonce: string): string => cspParts.join(nonce)
+  const applyTo = (response: HeaderTarget, secure: boolean, nonce?: string): string | undefined => {
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
+    for (let i = 0; i < headers.length; i++) response.setHeader(headers[i]![0], headers[i]![1])
+    for (const name of remove) response.removeHeader(name)
+    if (hsts !== undefined && secure) response.setHeader('Strict-Transport-Security', hsts)
+    if (nonceHeader === undefined) return undefined
+    const used = nonce ?? createNonce()
+    response.setHeader(nonceHeader, contentSecurityPolicy(used))
+    return used
+  }
   const policy: SecurityHeadersPolicy = {
     preset: settings.preset,
     headers,
@@ -580,22 +590,18 @@ function compile(settings: Settings): SecurityHeadersPolicy {
     nonceHeader,
     names,
     contentSecurityPolicy,
-    applyTo(response, secure, nonce) {
-      // eslint-disable-next-line @typescript-eslint/prefer-for-of -- hot path: no iterator, no destructuring
-      for (let i = 0; i < headers.length; i++) response.setHeader(headers[i]![0], headers[i]![1])
-      for (const name of remove) response.removeHeader(name)
-      if (hsts !== undefined && secure) response.setHeader('Strict-Transport-Security', hsts)
-      if (nonceHeader === undefined) return undefined
-      const used = nonce ?? createNonce()
-      response.setHeader(nonceHeader, contentSecurityPolicy(used))
-      return used
-    },
+    applyTo,
     headersFor(request) {
-      const result: Record<string, string> = Object.fromEntries(headers)
-      if (hsts !== undefined && request.secure) result['Strict-Transport-Security'] = hsts
-      if (nonceHeader !== undefined) {
-        result[nonceHeader] = contentSecurityPolicy(request.nonce ?? createNonce())
-      }
+      // What applyTo() sets on a response that has no headers yet (so nothing to remove).
+      const result: Record<string, string> = {}
+      applyTo(
+        {
+          setHeader: (name, value) => (result[name] = value),
+          removeHeader: () => undefined,
+        },
+        request.secure,
+        request.nonce,
+      )
       return result
     },
     withOverrides(overrides) {
