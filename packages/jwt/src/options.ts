@@ -1,6 +1,7 @@
 import { isLocalHost } from '@palisade/config'
 import type { JwksOptions } from './jwks.js'
 import { jwksDefaults } from './jwks.js'
+import { isSupportedAlgorithm } from './signature.js'
 import type { Claims, Logger } from './types.js'
 
 /** The algorithms accepted unless told otherwise: asymmetric only. */
@@ -9,20 +10,6 @@ export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze([
   'PS256',
   'ES256',
   'EdDSA',
-])
-
-const ASYMMETRIC = new Set([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
 ])
 
 /** Options of {@link createVerifier}. */
@@ -126,7 +113,8 @@ export function checkAlgorithms(value: unknown): readonly string[] {
     if (alg.toLowerCase() === 'none') fail('"algorithms" option must not include "none"')
     if (/^HS\d+$/i.test(alg))
       fail(`"algorithms" option must not include ${alg}: symmetric keys cannot come from a JWKS`)
-    if (!ASYMMETRIC.has(alg)) fail(`"algorithms" option has the unsupported algorithm "${alg}"`)
+    if (!isSupportedAlgorithm(alg))
+      fail(`"algorithms" option has the unsupported algorithm "${alg}"`)
   }
   return Object.freeze([...new Set(value as string[])])
 }

@@ -57,6 +57,11 @@ const SCHEMES: ReadonlyMap<string, Scheme> = new Map([
   ['Ed25519', { hash: null, keyTypes: ['ed25519'] }],
 ])
 
+/** Whether `alg` is one this module can verify: the allowlist accepts no other. */
+export function isSupportedAlgorithm(alg: string): boolean {
+  return SCHEMES.has(alg)
+}
+
 /** RSA keys shorter than this are refused, as jose and RFC 7518 §3.3 require. */
 const MIN_RSA_BITS = 2048
 
