@@ -274,12 +274,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
             claim: name,
             ...cause,
           })
-        if (name === 'iss')
-          return error(
-            'PALISADE_JWT_ISSUER_INVALID',
-            'the token was not issued by the configured issuer',
-            { claim: name, ...cause },
-          )
         if (name === 'aud')
           return error(
             'PALISADE_JWT_AUDIENCE_INVALID',
