@@ -1,10 +1,10 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair } from 'jose'
 import type { JWK } from 'jose'
 import type * as oidcProvider from 'oidc-provider'
 import type { Configuration, ResourceServer } from 'oidc-provider'
+import { listen } from '../support/server.js'
 
 type OidcProviderModule = typeof oidcProvider
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -135,15 +135,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
         res.end()
       })
     })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    const { port } = server.address() as AddressInfo
-    const issuer = `http://127.0.0.1:${port}`
+    const listening = await listen(server)
+    const issuer = listening.url
 
     const boot = (keys: readonly SigningKey[]): void => {
       const provider = new oidc.Provider(issuer, configuration(oidc, keys, options, client))
@@ -189,12 +182,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       },
       async close() {
         handler = undefined
-        server.closeAllConnections()
-        await new Promise<void>((resolve) => {
-          server.close(() => {
-            resolve()
-          })
-        })
+        await listening.close()
         restore()
       },
     }
