@@ -26,3 +26,5 @@ export type {
   HealthStatus,
   Logger,
 } from './types.js'
+export { applyServerTimeouts, serverTimeouts } from './timeouts.js'
+export type { ServerTimeoutOptions, ServerTimeouts } from './timeouts.js'

@@ -45,6 +45,14 @@ export interface GracefulShutdownOptions {
   logger?: Logger | undefined
   /** Ends the process with a code. @default process.exit */
   exit?: ((code: number) => void) | undefined
+  /**
+   * Closes the server once the drain is over and resolves when its connections have ended, for
+   * frameworks that own the closing of their server: the Fastify adapter's `gracefulShutdown`
+   * passes `() => app.close()`, so that Fastify's `preClose` and `onClose` hooks run in its
+   * order.
+   * @default () => new Promise((resolve) => server.close(() => resolve()))
+   */
+  close?: (() => PromiseLike<unknown>) | undefined
 }
 
 /** What {@link gracefulShutdown} returns. */
@@ -101,11 +109,15 @@ function normalizeHook(value: unknown, index: number): Required<ShutdownHook> {
 }
 
 /**
- * Makes a Node `http.Server` shut down without dropping requests. On the first signal:
- * readiness fails at once (`health.beginShutdown()`), the server keeps serving for `drainMs`
- * so load balancers stop routing to it, then it stops accepting connections, closes idle
- * keep-alive connections, answers with `Connection: close` on busy ones, waits for in-flight
- * requests, runs the hooks in reverse order and exits 0 (1 when a hook failed or timed out).
+ * Makes a Node `http.Server` shut down without dropping requests, also behind a router that
+ * stops opening connections to it part-way through the drain while the connections it holds
+ * keep carrying requests. On the first signal: readiness fails at once
+ * (`health.beginShutdown()`), and for `drainMs` the server keeps serving, new connections
+ * included, while every response carries `Connection: close`: each keep-alive connection ends
+ * right after its next response, when its client is reading, never while the client may be
+ * writing a request on it. Then the server stops accepting connections, closes those whose
+ * client sent nothing during the whole drain, lets a connection finish the request it has
+ * started, waits for in-flight requests, runs the hooks in reverse order and exits 0 (1 when a hook failed or timed out).
  * The whole sequence is bounded by `timeoutMs`: past it, every connection is closed and the
  * process exits 1. A second signal exits 1 at once.
  *
@@ -172,12 +184,24 @@ export function gracefulShutdown(
       process.exit(code)
     })
 
-  // Responses whose headers are not sent yet: when the server closes, they get
+  const closeOption: unknown = options.close
+  if (closeOption !== undefined) functionOption(closeOption, 'close')
+  const close =
+    (closeOption as (() => PromiseLike<unknown>) | undefined) ??
+    (() =>
+      // The callback also runs (with ERR_SERVER_NOT_RUNNING) when the server was not listening.
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve()
+        })
+      }))
+
+  // Responses whose headers are not sent yet: when the drain starts, they get
   // `Connection: close` so that their keep-alive connection ends with them.
   const pending = new Set<ServerResponse>()
-  let closing = false
+  let draining = false
   const onRequest = (_request: IncomingMessage, response: ServerResponse): void => {
-    if (closing) {
+    if (draining) {
       response.setHeader('Connection', 'close')
       return
     }
@@ -185,6 +209,20 @@ export function gracefulShutdown(
     response.once('close', () => pending.delete(response))
   }
   server.prependListener('request', onRequest)
+
+  function startDrain(): void {
+    draining = true
+    for (const response of pending) {
+      if (!response.headersSent) {
+        response.setHeader('Connection', 'close')
+        continue
+      }
+      // Already answering with keep-alive (a stream): its connection ends once it is written.
+      const { socket } = response
+      response.once('finish', () => socket?.end())
+    }
+    pending.clear()
+  }
 
   let running: Promise<void> | undefined
   let finished = false
@@ -221,27 +259,20 @@ export function gracefulShutdown(
       finish(1)
     }, timeoutMs)
     health?.beginShutdown()
+    startDrain()
     logger.info(
       { code: 'PALISADE_HEALTH_SHUTDOWN', reason, drainMs },
-      `${reason}: readiness fails now; serving for drainMs=${drainMs} more`,
+      `${reason}: readiness fails now; serving for drainMs=${drainMs} more, closing each connection after its next response`,
     )
     await delay(drainMs)
     if (isFinished()) return
 
-    closing = true
-    for (const response of pending) {
-      if (!response.headersSent) response.setHeader('Connection', 'close')
-    }
-    pending.clear()
-    // The callback also runs (with ERR_SERVER_NOT_RUNNING) when the server was not listening.
-    const closed = new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve()
-      })
-    })
-    server.closeIdleConnections()
+    // Node's server.close() (and Fastify's app.close()) now closes the idle connections: those
+    // whose client sent nothing during the whole drain, since every response of the drain closed
+    // its connection. A connection that has not sent a complete request yet is not idle to Node:
+    // it is left to finish it, within the server's headersTimeout and this function's timeoutMs.
     logger.info({ code: 'PALISADE_HEALTH_SHUTDOWN_CLOSING' }, 'shutdown: waiting for requests')
-    await closed
+    await close()
     if (isFinished()) return
 
     let code = 0

@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { Agent, createServer, request } from 'node:http'
 import type { IncomingHttpHeaders, Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHealth, gracefulShutdown } from '../src/index.js'
@@ -358,6 +359,155 @@ describe('gracefulShutdown in process', () => {
     expect(process.listenerCount('SIGTERM')).toBe(before)
   })
 
+  /** A raw client connection, to see exactly what the server does with it. */
+  interface RawClient {
+    readonly socket: Socket
+    /** Everything the server sent. */
+    readonly received: () => string
+    /** Resolves once the server has closed the connection (or reset it). */
+    readonly closed: Promise<void>
+  }
+
+  async function rawClient(port: number): Promise<RawClient> {
+    const socket = connect(port, '127.0.0.1')
+    let received = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk))
+    socket.on('error', () => undefined)
+    const closed = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        resolve()
+      }),
+    )
+    await new Promise((resolve) => socket.once('connect', resolve))
+    return { socket, received: () => received, closed }
+  }
+
+  /** A logger that resolves `reached(code)` once a line with that code was logged. */
+  function steps() {
+    const logger = memoryLogger()
+    const waiting = new Map<string, () => void>()
+    const at = logger.info
+    logger.info = (object, message) => {
+      at(object, message)
+      waiting.get(String(object['code']))?.()
+    }
+    const reached = (code: string) =>
+      logger.lines.some((line) => line.object['code'] === code)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiting.set(code, resolve))
+    return { logger, reached }
+  }
+
+  const REQUEST = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+
+  it('answers with Connection: close from the start of the drain and closes the connection after the response', async () => {
+    const server = await listening()
+    const { port } = server.address() as AddressInfo
+    const { logger, reached } = steps()
+    const controller = gracefulShutdown(server, {
+      drainMs: 60_000,
+      timeoutMs: 120_000,
+      signals: [],
+      logger,
+      exit: () => undefined,
+    })
+    const client = await rawClient(port)
+    client.socket.write(REQUEST)
+    await new Promise((resolve) => client.socket.once('data', resolve))
+    expect(client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive/)
+    void controller.shutdown('test')
+    await reached('PALISADE_HEALTH_SHUTDOWN')
+    // The same kept-alive connection: served once more, then closed by the server.
+    client.socket.write(REQUEST)
+    await client.closed
+    const second = client.received().slice(client.received().lastIndexOf('HTTP/1.1'))
+    expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close\r\n[\s\S]*ok$/)
+    expect(server.listening).toBe(true)
+    controller.dispose()
+  })
+
+  it('ends a keep-alive response already under way when the drain starts once it is written', async () => {
+    let finish: () => void = () => undefined
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      response.write('part one;')
+      finish = () => response.end('part two')
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { logger, reached } = steps()
+    const controller = gracefulShutdown(server, {
+      drainMs: 60_000,
+      timeoutMs: 120_000,
+      signals: [],
+      logger,
+      exit: () => undefined,
+    })
+    const client = await rawClient((server.address() as AddressInfo).port)
+    client.socket.write(REQUEST)
+    await new Promise((resolve) => client.socket.once('data', resolve))
+    expect(client.received()).toContain('Connection: keep-alive')
+    void controller.shutdown('test')
+    await reached('PALISADE_HEALTH_SHUTDOWN')
+    finish()
+    // Closed long before the drain (a minute) is over.
+    await client.closed
+    expect(client.received()).toMatch(/part one;[\s\S]*part two/)
+    controller.dispose()
+  })
+
+  it('closes a connection silent for the whole drain at its end, and lets one accepted late send its request', async () => {
+    const server = await listening()
+    const { port } = server.address() as AddressInfo
+    const { logger, reached } = steps()
+    const codes: number[] = []
+    const controller = gracefulShutdown(server, {
+      drainMs: 300,
+      timeoutMs: 30_000,
+      signals: [],
+      logger,
+      exit: (code) => codes.push(code),
+    })
+    // Served before the drain, then silent: closed when the drain ends.
+    const idle = await rawClient(port)
+    idle.socket.write(REQUEST)
+    await new Promise((resolve) => idle.socket.once('data', resolve))
+    const done = controller.shutdown('test')
+    await reached('PALISADE_HEALTH_SHUTDOWN')
+    // Accepted during the drain; its request is written only after the drain ended.
+    const late = await rawClient(port)
+    await reached('PALISADE_HEALTH_SHUTDOWN_CLOSING')
+    await idle.closed
+    expect(server.listening).toBe(false)
+    late.socket.write(REQUEST)
+    await late.closed
+    expect(late.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close\r\n[\s\S]*ok$/)
+    expect(await done).toBe(0)
+    expect(codes).toEqual([0])
+  })
+
+  it('closes through the "close" option instead of server.close()', async () => {
+    const server = await listening()
+    const calls: string[] = []
+    const controller = gracefulShutdown(server, {
+      drainMs: 0,
+      signals: [],
+      exit: () => undefined,
+      close: async () => {
+        calls.push('close')
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve()
+          }),
+        )
+      },
+      hooks: [{ name: 'after', run: () => void calls.push('hook') }],
+    })
+    expect(await controller.shutdown()).toBe(0)
+    expect(calls).toEqual(['close', 'hook'])
+    expect(server.listening).toBe(false)
+  })
+
   const cases: [unknown, string][] = [
     [{ drainMs: -1 }, '"drainMs" option'],
     [{ timeoutMs: 0 }, '"timeoutMs" option'],
@@ -367,6 +517,7 @@ describe('gracefulShutdown in process', () => {
     [{ signals: ['TERM'] }, '"signals" option'],
     [{ health: {} }, '"health" option'],
     [{ exit: 1 }, '"exit" option'],
+    [{ close: 'server' }, '"close" option'],
   ]
   it.each(cases)('refuses %j at call time', async (options, message) => {
     const server = await listening()

@@ -21,3 +21,9 @@ export type {
   RateLimitConformanceStep,
   RateLimitObservation,
 } from './rate-limit-conformance.js'
+export { rollingDeploy, runRollingDeploy } from './rolling-deploy.js'
+export type {
+  RollingDeployOptions,
+  RollingDeployReport,
+  RollingDeployTarget,
+} from './rolling-deploy.js'
