@@ -10,7 +10,12 @@ import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { conformanceCases, healthConformanceCases, startDevIssuer } from '@palisade/testing'
+import {
+  conformanceCases,
+  healthConformanceCases,
+  rollingDeploy,
+  startDevIssuer,
+} from '@palisade/testing'
 import type { DevIssuer } from '@palisade/testing'
 
 const EXAMPLES = ['express', 'fastify', 'koa'] as const
@@ -193,6 +198,12 @@ describe.each(EXAMPLES)('the %s example', (name) => {
       expect((await get(`${service.url}/healthz?verbose`)).status).toBe(200)
     })
 
+    it('keeps idle connections open for SERVER_KEEP_ALIVE_TIMEOUT_MS, 65 s by default', async () => {
+      const { headers } = await get(`${service.url}/healthz`)
+      expect(headers.get('connection')).toBe('keep-alive')
+      expect(headers.get('keep-alive')).toBe('timeout=65')
+    })
+
     it('refuses /api/me without a token with an RFC 6750 challenge', async () => {
       const { status, headers, body } = await get(`${service.url}/api/me`)
       expect(status).toBe(401)
@@ -350,6 +361,14 @@ describe.each(EXAMPLES)('the %s example', (name) => {
       expect(stderr()).not.toContain(password)
     })
 
+    it('takes its keep-alive timeout from SERVER_KEEP_ALIVE_TIMEOUT_MS and refuses a bad one', async () => {
+      const service = await start({ SERVER_KEEP_ALIVE_TIMEOUT_MS: '7000' })
+      expect((await get(`${service.url}/healthz`)).headers.get('keep-alive')).toBe('timeout=7')
+      const { exited, stderr } = launch({ ...baseEnv(), SERVER_KEEP_ALIVE_TIMEOUT_MS: '0' })
+      expect(await exited).toBe(78)
+      expect(stderr()).toContain('SERVER_KEEP_ALIVE_TIMEOUT_MS')
+    })
+
     it('exits 1 with one line on stderr when the issuer cannot be reached', async () => {
       const port = await freePort()
       const { exited, stderr, stdout } = launch({
@@ -401,6 +420,30 @@ describe.each(EXAMPLES)('the %s example', (name) => {
       expect(Date.now() - signalled).toBeLessThan(500)
       expect(await service.exited).toBe(0)
       expect(Date.now() - signalled).toBeGreaterThanOrEqual(500)
+    })
+
+    it('loses no request on a rolling deploy: the rolling-deploy case of @palisade/testing', async () => {
+      const service = await start({ SHUTDOWN_DRAIN_MS: '1500', SHUTDOWN_TIMEOUT_MS: '5000' })
+      const token = await issuer.mint({ subject: 'alice', expiresIn: 3600 })
+      await rollingDeploy({
+        baseUrl: service.url,
+        headers: { authorization: `Bearer ${token}` },
+        shutdown: async () => {
+          service.child.kill('SIGTERM')
+          // The service says on stdout when the drain starts, after readiness has started failing.
+          await new Promise<void>((resolve) => {
+            const taken = () => {
+              if (service.stdout().includes('readiness fails now')) {
+                service.child.stdout.off('data', taken)
+                resolve()
+              }
+            }
+            service.child.stdout.on('data', taken)
+            taken()
+          })
+        },
+        exited: service.exited,
+      })
     })
 
     it('exits 1 when a request is still in flight after SHUTDOWN_TIMEOUT_MS', async () => {

@@ -5,6 +5,7 @@ import { createServer } from 'node:http'
 import express from 'express'
 import type { ErrorRequestHandler, Request } from 'express'
 import { auth, healthRoutes, rateLimit, requireScopes, securityHeaders } from '@palisade/express'
+import { applyServerTimeouts, gracefulShutdown } from '@palisade/health'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -62,4 +63,8 @@ const onError: ErrorRequestHandler = (error: unknown, _req, res, next) => {
 }
 app.use(onError)
 
-await service.serve(createServer(app))
+// Keep-alive above the load balancer's idle timeout; on SIGTERM drain, then close (service.ts).
+const server = createServer(app)
+applyServerTimeouts(server, service.timeouts)
+gracefulShutdown(server, service.shutdown)
+await service.listen(server)

@@ -3,7 +3,13 @@
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import Fastify from 'fastify'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import palisade, { palisadeHealth, rateLimit, securityHeaders } from '@palisade/fastify'
+import palisade, {
+  gracefulShutdown,
+  palisadeHealth,
+  rateLimit,
+  securityHeaders,
+  serverOptions,
+} from '@palisade/fastify'
 import {
   API_HEADERS,
   BAD_REQUEST,
@@ -19,9 +25,9 @@ const service = await createService()
 
 const app = Fastify({
   logger: false,
-  // While shutting down, requests on open connections are served, as in the Express and Koa
-  // examples, instead of Fastify's default 503.
-  return503OnClosing: false,
+  // Keep-alive above the load balancer's idle timeout, and `return503OnClosing: false`: while
+  // shutting down, requests on open connections are served, as in the Express and Koa examples.
+  ...serverOptions(service.timeouts),
   // A malformed URL is refused before routing; answer it like the other examples.
   frameworkErrors: (_error, _request, reply: FastifyReply) => {
     void reply.code(400).headers(API_HEADERS).send(BAD_REQUEST)
@@ -57,4 +63,6 @@ app.setErrorHandler((error, _request, reply) => {
 })
 
 await app.ready()
-await service.serve(app.server)
+// On SIGTERM drain, then close through app.close() so that Fastify's onClose hooks run.
+gracefulShutdown(app, service.shutdown)
+await service.listen(app.server)

@@ -6,6 +6,7 @@ import Koa from 'koa'
 import type { Context } from 'koa'
 import Router from '@koa/router'
 import { auth, healthRoutes, rateLimit, requireScopes, securityHeaders } from '@palisade/koa'
+import { applyServerTimeouts, gracefulShutdown } from '@palisade/health'
 import type { AuthState } from '@palisade/koa'
 import {
   API_HEADERS,
@@ -71,8 +72,10 @@ app.use((ctx) => {
 })
 
 const handle = app.callback()
-await service.serve(
-  createServer((req, res) => {
-    void handle(req, res)
-  }),
-)
+// Keep-alive above the load balancer's idle timeout; on SIGTERM drain, then close (service.ts).
+const server = createServer((req, res) => {
+  void handle(req, res)
+})
+applyServerTimeouts(server, service.timeouts)
+gracefulShutdown(server, service.shutdown)
+await service.listen(server)

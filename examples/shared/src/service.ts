@@ -5,8 +5,13 @@ import type { Server } from 'node:http'
 import { writeSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { createHealth, gracefulShutdown, postgresCheck, redisCheck } from '@palisade/health'
-import type { Health, HealthCheck } from '@palisade/health'
+import { createHealth, postgresCheck, redisCheck } from '@palisade/health'
+import type {
+  GracefulShutdownOptions,
+  Health,
+  HealthCheck,
+  ServerTimeoutOptions,
+} from '@palisade/health'
 import {
   databaseUrl,
   dsn,
@@ -34,6 +39,7 @@ function integer(min: number, max: number, unit: string) {
 }
 
 const milliseconds = integer(0, 3_600_000, 'milliseconds')
+const keepAliveMilliseconds = integer(1, 3_600_000, 'milliseconds')
 const perMinute = integer(1, 1_000_000, 'requests')
 
 /** Every variable the service reads, validated by one `loadConfig()` call. */
@@ -64,6 +70,10 @@ const schema = {
   SHUTDOWN_TIMEOUT_MS: milliseconds({
     default: 20000,
     desc: 'After the drain: how long in-flight requests may take before the process exits 1',
+  }),
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: keepAliveMilliseconds({
+    default: 65000,
+    desc: 'How long an idle keep-alive connection stays open: above the load balancer idle timeout (60 s on common cloud load balancers)',
   }),
 }
 
@@ -178,8 +188,19 @@ export interface Service {
    * (operators on the host, the kubelet's sidecars).
    */
   readonly health: Health
-  /** Listens, prints `listening on http://HOST:PORT` and shuts down gracefully on SIGTERM/SIGINT. */
-  serve: (server: Server) => Promise<void>
+  /**
+   * The server timeouts, for `applyServerTimeouts()` (`serverOptions()` on Fastify): the
+   * keep-alive timeout `SERVER_KEEP_ALIVE_TIMEOUT_MS`, above the load balancer's idle timeout.
+   */
+  readonly timeouts: ServerTimeoutOptions
+  /**
+   * The options of `gracefulShutdown()`: readiness fails on SIGTERM/SIGINT, requests are served
+   * for `SHUTDOWN_DRAIN_MS` with `Connection: close`, in-flight ones get `SHUTDOWN_TIMEOUT_MS`
+   * more, then the PostgreSQL pool and the Redis client close.
+   */
+  readonly shutdown: GracefulShutdownOptions
+  /** Listens on `HOST:PORT`, prints `listening on http://HOST:PORT` and marks the service started. */
+  listen: (server: Server) => Promise<void>
 }
 
 /**
@@ -280,27 +301,28 @@ export async function createService(): Promise<Service> {
   }
   const health = createHealth({ checks, logger })
 
-  async function serve(server: Server): Promise<void> {
-    gracefulShutdown(server, {
-      health,
-      drainMs: config.SHUTDOWN_DRAIN_MS,
-      // SHUTDOWN_TIMEOUT_MS counts after the drain; the package's deadline counts from the signal.
-      timeoutMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS,
-      hooks: [
-        ...(pool === undefined ? [] : [{ name: 'postgresql pool', run: () => pool.end() }]),
-        ...(redis === undefined
-          ? []
-          : [
-              {
-                name: 'redis client',
-                run: () => {
-                  redis.disconnect()
-                },
+  const shutdown: GracefulShutdownOptions = {
+    health,
+    drainMs: config.SHUTDOWN_DRAIN_MS,
+    // SHUTDOWN_TIMEOUT_MS counts after the drain; the package's deadline counts from the signal.
+    timeoutMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS,
+    hooks: [
+      ...(pool === undefined ? [] : [{ name: 'postgresql pool', run: () => pool.end() }]),
+      ...(redis === undefined
+        ? []
+        : [
+            {
+              name: 'redis client',
+              run: () => {
+                redis.disconnect()
               },
-            ]),
-      ],
-      logger: shutdownLogger,
-    })
+            },
+          ]),
+    ],
+    logger: shutdownLogger,
+  }
+
+  async function listen(server: Server): Promise<void> {
     const shownHost = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
     try {
       await new Promise<void>((resolve, reject) => {
@@ -325,6 +347,8 @@ export async function createService(): Promise<Service> {
     auth,
     rateLimit,
     health,
-    serve,
+    timeouts: Object.freeze({ keepAliveTimeoutMs: config.SERVER_KEEP_ALIVE_TIMEOUT_MS }),
+    shutdown: Object.freeze(shutdown),
+    listen,
   })
 }
