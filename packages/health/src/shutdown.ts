@@ -117,9 +117,9 @@ function normalizeHook(value: unknown, index: number): Required<ShutdownHook> {
  * right after its next response, when its client is reading, never while the client may be
  * writing a request on it. Then the server stops accepting connections, closes those whose
  * client sent nothing during the whole drain, lets a connection finish the request it has
- * started, waits for in-flight requests, runs the hooks in reverse order and exits 0 (1 when a hook failed or timed out).
- * The whole sequence is bounded by `timeoutMs`: past it, every connection is closed and the
- * process exits 1. A second signal exits 1 at once.
+ * started, waits for in-flight requests, runs the hooks in reverse order and exits 0 (1 when a
+ * hook failed or timed out). The whole sequence is bounded by `timeoutMs`: past it, every
+ * connection is closed and the process exits 1. A second signal exits 1 at once.
  *
  * Call it when the server is created, before requests arrive: it adds a `request` listener.
  *

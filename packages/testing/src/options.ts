@@ -118,7 +118,8 @@ export function resolveIssuerOptions(options: unknown): ResolvedIssuerOptions {
   return { host, port, algorithms: [...algorithms], audience, defaultTtlSeconds, jwksMaxAgeSeconds }
 }
 
-function isLoopback(host: string): boolean {
+/** Whether a host name or address (IPv6 without brackets) is loopback. */
+export function isLoopback(host: string): boolean {
   if (host.toLowerCase() === 'localhost') return true
   if (isIPv4(host)) return host.startsWith('127.')
   // The URL parser writes every spelling of ::1 (0:0::1, 0000::0001, ...) the same way.

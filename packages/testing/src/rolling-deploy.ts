@@ -7,6 +7,8 @@ import { Agent, createServer, request } from 'node:http'
 import type { OutgoingHttpHeaders, Server } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
+import { integerOption } from '@palisade/errors'
+import { definedOptions, isLoopback } from './options.js'
 
 /** The instance a rolling deploy stops, and how to stop it. */
 export interface RollingDeployTarget {
@@ -115,21 +117,58 @@ async function startStandby(): Promise<Server> {
   return server
 }
 
-/** An agent whose new connections go where the router says at the time they are opened. */
+/**
+ * An agent whose new connections go where the router says at the time they are opened; `opened`
+ * keeps the port each one went to.
+ */
 class RoutedAgent extends Agent {
-  readonly #route: () => number
-  readonly opened: Socket[] = []
+  readonly #route: () => { host: string; port: number }
+  readonly #opened: Map<Socket, number>
 
-  constructor(route: () => number) {
+  constructor(route: () => { host: string; port: number }, opened: Map<Socket, number>) {
     super({ keepAlive: true, maxSockets: 1 })
     this.#route = route
+    this.#opened = opened
   }
 
   override createConnection(): Socket {
-    const socket = connect({ host: '127.0.0.1', port: this.#route() })
-    this.opened.push(socket)
+    const { host, port } = this.#route()
+    const socket = connect({ host, port })
+    this.#opened.set(socket, port)
     return socket
   }
+}
+
+/** The host of a URL as `connect()` takes it: an IPv6 address without its brackets. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1')
+}
+
+const OPTIONS = ['clients', 'cutoverMs', 'warmupRequests', 'requestTimeoutMs']
+const TARGET = ['baseUrl', 'shutdown', 'exited', 'path', 'headers', 'expectedStatus', 'paths']
+
+function checkTarget(target: RollingDeployTarget): URL {
+  definedOptions(target, 'the rolling-deploy target', TARGET)
+  let base: URL
+  try {
+    base = new URL(target.baseUrl)
+  } catch {
+    throw new TypeError(
+      '"baseUrl" of the rolling-deploy target must be a URL such as http://127.0.0.1:3000',
+    )
+  }
+  if (base.protocol !== 'http:' || base.port === '' || !isLoopback(hostOf(base))) {
+    throw new TypeError(
+      '"baseUrl" of the rolling-deploy target must be http:// on a loopback host with a port, such as http://127.0.0.1:3000',
+    )
+  }
+  if (typeof target.shutdown !== 'function') {
+    throw new TypeError('"shutdown" of the rolling-deploy target must be a function')
+  }
+  if (typeof (target.exited as Partial<Promise<unknown>> | undefined)?.then !== 'function') {
+    throw new TypeError('"exited" of the rolling-deploy target must be a promise of the exit code')
+  }
+  return base
 }
 
 /**
@@ -150,11 +189,12 @@ export async function runRollingDeploy(
   target: RollingDeployTarget,
   options: RollingDeployOptions = {},
 ): Promise<RollingDeployReport> {
-  const clients = options.clients ?? 16
-  const cutoverMs = options.cutoverMs ?? 1000
-  const warmupRequests = options.warmupRequests ?? 5
-  const timeoutMs = options.requestTimeoutMs ?? 10_000
-  const base = new URL(target.baseUrl)
+  const base = checkTarget(target)
+  const given = definedOptions(options, 'the rolling-deploy options', OPTIONS)
+  const clients = integerOption(given['clients'], 'clients', 16, 1)
+  const cutoverMs = integerOption(given['cutoverMs'], 'cutoverMs', 1000, 0)
+  const warmupRequests = integerOption(given['warmupRequests'], 'warmupRequests', 5, 1)
+  const timeoutMs = integerOption(given['requestTimeoutMs'], 'requestTimeoutMs', 10_000, 1)
   const instancePort = Number(base.port)
   const route = new URL(target.path ?? '/api/me', base)
   const headers = { ...target.headers }
@@ -162,8 +202,10 @@ export async function runRollingDeploy(
   const liveness = new URL(target.paths?.liveness ?? '/healthz', base)
   const readiness = new URL(target.paths?.readiness ?? '/readyz', base)
 
-  const standby = await startStandby()
-  const standbyPort = (standby.address() as AddressInfo).port
+  const standbyServer = await startStandby()
+  const standbyPort = (standbyServer.address() as AddressInfo).port
+  const instance = { host: hostOf(base), port: instancePort }
+  const standby = { host: '127.0.0.1', port: standbyPort }
   let cutover = false
   let signalledAt: number | undefined
   let takenAt: number | undefined
@@ -178,19 +220,21 @@ export async function runRollingDeploy(
   let firstFailedReadinessMs: number | undefined
   /** Connections to the instance opened before the signal. */
   const kept = new WeakSet<Socket>()
+  /** Every connection the router opened, with the port it went to. */
+  const opened = new Map<Socket, number>()
   const agents: RoutedAgent[] = []
   let exitCode: number | null = null
 
   const warmedUp: Promise<void>[] = []
   async function client(warm: () => void): Promise<void> {
-    const agent = new RoutedAgent(() => (cutover ? standbyPort : instancePort))
+    const agent = new RoutedAgent(() => (cutover ? standby : instance), opened)
     agents.push(agent)
     let done = 0
     while (!stopped) {
       const sentAfterSignal = signalledAt !== undefined
       try {
         const answer = await send(route, headers, agent, timeoutMs)
-        const fromInstance = answer.socket.remotePort === instancePort
+        const fromInstance = opened.get(answer.socket) === instancePort
         if (!fromInstance) servedByStandby++
         else if (answer.status !== expectedStatus) {
           failures.push(`status ${answer.status} from the instance`)
@@ -232,7 +276,7 @@ export async function runRollingDeploy(
   )
   try {
     await Promise.all(warmedUp)
-    for (const agent of agents) for (const socket of agent.opened) kept.add(socket)
+    for (const socket of opened.keys()) kept.add(socket)
     signalledAt = performance.now()
     const timer = setTimeout(() => (cutover = true), cutoverMs)
     await target.shutdown()
@@ -244,8 +288,8 @@ export async function runRollingDeploy(
     stopped = true
     await Promise.all(running)
     for (const agent of agents) agent.destroy()
-    standby.closeAllConnections()
-    await new Promise((resolve) => standby.close(resolve))
+    standbyServer.closeAllConnections()
+    await new Promise((resolve) => standbyServer.close(resolve))
   }
   return {
     exitCode,
@@ -255,14 +299,8 @@ export async function runRollingDeploy(
     servedOnNewConnections,
     servedByStandby,
     connections: {
-      instance: agents.reduce(
-        (sum, agent) => sum + agent.opened.filter((s) => s.remotePort === instancePort).length,
-        0,
-      ),
-      standby: agents.reduce(
-        (sum, agent) => sum + agent.opened.filter((s) => s.remotePort === standbyPort).length,
-        0,
-      ),
+      instance: [...opened.values()].filter((port) => port === instancePort).length,
+      standby: [...opened.values()].filter((port) => port === standbyPort).length,
     },
     readinessAfterSignal,
     liveness: livenessAnswers,

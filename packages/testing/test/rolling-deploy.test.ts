@@ -91,4 +91,26 @@ describe('rollingDeploy', () => {
       rollingDeploy(await reference(RIGHT), { clients: 8, cutoverMs: 5000 }),
     ).rejects.toThrow(/requests failed|never moved/)
   })
+
+  it('refuses a target or options it cannot run, naming the field', async () => {
+    const target = await reference(RIGHT)
+    const cases: [unknown, unknown, string][] = [
+      [
+        { ...target, baseUrl: 'https://example.com:443' },
+        {},
+        '"baseUrl" of the rolling-deploy target',
+      ],
+      [{ ...target, baseUrl: 'not a url' }, {}, '"baseUrl" of the rolling-deploy target'],
+      [{ ...target, shutdown: 'SIGTERM' }, {}, '"shutdown" of the rolling-deploy target'],
+      [{ ...target, exited: 0 }, {}, '"exited" of the rolling-deploy target'],
+      [{ ...target, url: target.baseUrl }, {}, 'unknown option "url" in the rolling-deploy target'],
+      [target, { clients: 0 }, '"clients" option must be a positive integer'],
+      [target, { cutover: 1000 }, 'unknown option "cutover" in the rolling-deploy options'],
+    ]
+    for (const [badTarget, options, message] of cases) {
+      await expect(
+        runRollingDeploy(badTarget as RollingDeployTarget, options as never),
+      ).rejects.toThrow(message)
+    }
+  })
 })
