@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { isLoopbackHostname } from '@palisade/errors'
 import type { Finding } from './issues.js'
 import { assessSecret } from './strength.js'
 
@@ -137,14 +137,14 @@ function splitPort(host: string): [string, string | undefined] {
   return colon === -1 ? [host, undefined] : [host.slice(0, colon), host.slice(colon + 1)]
 }
 
-/** True for a host that never leaves the machine: loopback names and addresses, unix sockets. */
+/**
+ * True for a host that never leaves the machine: a unix socket, `localhost`, or a loopback
+ * address (127.0.0.0/8, ::1). `*.localhost` names are resolved through DNS on many systems and
+ * do not count.
+ */
 export function isLocalHost(host: string): boolean {
   if (host === '' || host.startsWith('/')) return true
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
-  if (h === 'localhost' || h.endsWith('.localhost')) return true
-  if (isIP(h) === 4) return h.startsWith('127.')
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || h.startsWith('::ffff:127.')
-  return false
+  return isLoopbackHostname(host)
 }
 
 /** Options that decide what {@link assessDsn} refuses. */

@@ -9,3 +9,4 @@ export {
   silentLogger,
   stringOption,
 } from './options.js'
+export { isLoopbackAddress, isLoopbackHostname } from './loopback.js'

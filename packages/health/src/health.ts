@@ -7,6 +7,7 @@ import {
   booleanOption,
   functionOption,
   integerOption,
+  isLoopbackAddress,
   isObject,
   loggerOption,
   silentLogger,
@@ -225,11 +226,6 @@ function routeOf(target: string): string {
   const query = target.search(/[?#]/)
   const path = query === -1 ? target : target.slice(0, query)
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
-}
-
-function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
@@ -509,7 +505,7 @@ export function createHealth(options: HealthOptions = {}): Health {
   const startup = (): HealthResponse => (started ? PASS : STARTING)
 
   function trusted(request: HealthRequest): boolean {
-    if (trustLoopback && isLoopback(request.remoteAddress)) return true
+    if (trustLoopback && isLoopbackAddress(request.remoteAddress)) return true
     if (tokenDigest === undefined) return false
     const header = request.headers['authorization']
     if (typeof header !== 'string') return false

@@ -1,4 +1,4 @@
-import { isLocalHost } from '@palisade/config'
+import { isLoopbackHostname } from '@palisade/errors'
 import type { JwksOptions } from './jwks.js'
 import { jwksDefaults } from './jwks.js'
 import { isSupportedAlgorithm } from './signature.js'
@@ -93,7 +93,7 @@ export function checkEndpoint(name: string, value: unknown, allowInsecureHttp: b
     fail(`"${name}" option must not contain credentials`)
   if (url.protocol === 'https:') return value
   if (url.protocol === 'http:') {
-    if (!isLocalHost(url.hostname))
+    if (!isLoopbackHostname(url.hostname))
       fail(`"${name}" option must use https:// (http:// is only allowed on loopback hosts)`)
     if (!allowInsecureHttp)
       fail(

@@ -342,6 +342,15 @@ describe('verifier options', () => {
     [{ issuer: 'http://id.example.com' }, '"issuer" option must use https://'],
     [{ issuer: 'http://127.0.0.1:9', allowInsecureHttp: false }, '"issuer" option uses http://'],
     [{ issuer: 'ftp://id.example.com' }, '"issuer" option must use https://'],
+    // A *.localhost name is resolved through DNS on many systems: not loopback.
+    [
+      { issuer: 'http://id.localhost:4000', allowInsecureHttp: true },
+      '"issuer" option must use https:// (http:// is only allowed on loopback hosts)',
+    ],
+    [
+      { jwksUrl: 'http://keys.localhost/jwks', allowInsecureHttp: true },
+      '"jwksUrl" option must use https:// (http:// is only allowed on loopback hosts)',
+    ],
     [{ issuer: 'https://user:pw@id.example.com' }, '"issuer" option must not contain credentials'],
     [{ issuer: 'not a url' }, '"issuer" option must be an absolute URL'],
     [{ jwksUrl: 'http://keys.example.com/jwks' }, '"jwksUrl" option must use https://'],

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net'
+import { isLoopbackHostname } from '@palisade/errors'
 
 /**
  * A signing algorithm the dev issuer can create keys for.
@@ -103,7 +103,7 @@ export function resolveIssuerOptions(options: unknown): ResolvedIssuerOptions {
   const given = definedOptions(options, 'startDevIssuer() options', Object.keys(issuerDefaults))
   const resolved = { ...issuerDefaults, ...given } as Record<keyof ResolvedIssuerOptions, unknown>
   const { host, port, algorithms, audience, defaultTtlSeconds, jwksMaxAgeSeconds } = resolved
-  if (typeof host !== 'string' || !isLoopback(host)) {
+  if (typeof host !== 'string' || !isLoopbackHostname(host)) {
     throw new TypeError(
       `"host" option must be a loopback host (127.x.x.x, ::1 or localhost), got ${describe(host)}`,
     )
@@ -116,14 +116,6 @@ export function resolveIssuerOptions(options: unknown): ResolvedIssuerOptions {
   checkInteger(defaultTtlSeconds, 'defaultTtlSeconds', 1)
   checkInteger(jwksMaxAgeSeconds, 'jwksMaxAgeSeconds', 0)
   return { host, port, algorithms: [...algorithms], audience, defaultTtlSeconds, jwksMaxAgeSeconds }
-}
-
-/** Whether a host name or address (IPv6 without brackets) is loopback. */
-export function isLoopback(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true
-  if (isIPv4(host)) return host.startsWith('127.')
-  // The URL parser writes every spelling of ::1 (0:0::1, 0000::0001, ...) the same way.
-  return isIPv6(host) && new URL(`http://[${host}]`).hostname === '[::1]'
 }
 
 function checkAlgorithms(value: unknown): asserts value is readonly DevIssuerAlgorithm[] {

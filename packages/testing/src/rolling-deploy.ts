@@ -7,8 +7,8 @@ import { Agent, createServer, request } from 'node:http'
 import type { OutgoingHttpHeaders, Server } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
-import { integerOption } from '@palisade/errors'
-import { definedOptions, isLoopback } from './options.js'
+import { integerOption, isLoopbackHostname } from '@palisade/errors'
+import { definedOptions } from './options.js'
 
 /** The instance a rolling deploy stops, and how to stop it. */
 export interface RollingDeployTarget {
@@ -157,7 +157,7 @@ function checkTarget(target: RollingDeployTarget): URL {
       '"baseUrl" of the rolling-deploy target must be a URL such as http://127.0.0.1:3000',
     )
   }
-  if (base.protocol !== 'http:' || base.port === '' || !isLoopback(hostOf(base))) {
+  if (base.protocol !== 'http:' || base.port === '' || !isLoopbackHostname(base.hostname)) {
     throw new TypeError(
       '"baseUrl" of the rolling-deploy target must be http:// on a loopback host with a port, such as http://127.0.0.1:3000',
     )
