@@ -39,15 +39,17 @@ export function auth(authenticator: Authenticator): RequestHandler {
     throw new TypeError('auth() takes an authenticator from createVerifier() or authFromConfig()')
   }
   return (req: Request, res: Response, next: NextFunction) => {
-    authenticator.authenticate({ headers: req.headers, url: req.originalUrl }).then(
-      (info) => {
-        req.auth = info
-        next()
-      },
-      (error: unknown) => {
-        send(res, error)
-      },
-    )
+    authenticator
+      .authenticate({ headers: req.headers, rawHeaders: req.rawHeaders, url: req.originalUrl })
+      .then(
+        (info) => {
+          req.auth = info
+          next()
+        },
+        (error: unknown) => {
+          send(res, error)
+        },
+      )
   }
 }
 

@@ -80,6 +80,7 @@ const plugin: FastifyPluginAsync<PalisadeFastifyOptions> = async (fastify, optio
     try {
       request.auth = await authenticator.authenticate({
         headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
         url: request.url,
       })
       scopeCheckFor(route, authenticator.realm)?.(request.auth)

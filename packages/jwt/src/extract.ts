@@ -17,6 +17,24 @@ function single(value: string | readonly string[] | undefined): string | undefin
   return value.length === 1 ? value[0] : value.length === 0 ? undefined : null
 }
 
+/**
+ * Whether the request sends `Authorization` more than once, as far as it can tell: `headers`
+ * holds an array when a caller kept every value; Node keeps the first one only, so its
+ * `rawHeaders` (names at even indexes) tell.
+ */
+export function repeatsAuthorization(request: RequestLike): boolean {
+  const value = request.headers['authorization']
+  if (Array.isArray(value) && value.length > 1) return true
+  const raw = request.rawHeaders
+  if (raw === undefined) return false
+  let seen = 0
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]
+    if (name?.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true
+  }
+  return false
+}
+
 function hasQueryToken(url: string | undefined): boolean {
   if (url === undefined) return false
   const query = url.indexOf('?')
@@ -42,6 +60,8 @@ export function extractToken(request: RequestLike, sources: TokenSources): strin
   const { realm } = sources
   const invalid = (message: string) =>
     new JwtError('PALISADE_JWT_INVALID_REQUEST', message, { realm })
+  if (repeatsAuthorization(request))
+    throw invalid('the Authorization header is sent more than once')
   const authorization = single(request.headers['authorization'])
   if (authorization === null) throw invalid('the Authorization header is sent more than once')
   const inQuery = hasQueryToken(request.url)

@@ -1,3 +1,5 @@
+import { JwtError } from './errors.js'
+import { repeatsAuthorization } from './extract.js'
 import type { AuthInfo, Authenticator, RequestLike } from './types.js'
 
 /**
@@ -33,6 +35,16 @@ export function oncePerRequest(authenticator: Authenticator): Authenticator {
       if (outcome === undefined) {
         outcome = authenticator.authenticate(request)
         outcomes.set(request.headers, outcome)
+      } else if (repeatsAuthorization(request)) {
+        // The first caller may not have passed rawHeaders: a later one that does is not
+        // answered from what the first one saw.
+        return Promise.reject(
+          new JwtError(
+            'PALISADE_JWT_INVALID_REQUEST',
+            'the Authorization header is sent more than once',
+            { realm: authenticator.realm },
+          ),
+        )
       }
       return outcome
     },

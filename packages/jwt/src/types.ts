@@ -33,6 +33,13 @@ export interface RequestLike {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
   /** The request target (path and query), to refuse tokens in the query string. */
   readonly url?: string | undefined
+  /**
+   * Node's `IncomingMessage.rawHeaders`. Node keeps only the first `Authorization` header in
+   * `headers`; with `rawHeaders` a request that sends it twice is refused (400
+   * `invalid_request`) instead of being judged on one of them while a proxy may have read the
+   * other. The adapters always pass it.
+   */
+  readonly rawHeaders?: readonly string[] | undefined
 }
 
 /** Anything adapters can authenticate with: a verifier, or authentication switched off. */

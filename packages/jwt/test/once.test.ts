@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { JwtError, oncePerRequest } from '../src/index.js'
+import { JwtError, createVerifier, oncePerRequest } from '../src/index.js'
 import type { AuthInfo, Authenticator, RequestLike } from '../src/index.js'
 
 function counting(outcome: (request: RequestLike) => Promise<AuthInfo>) {
@@ -57,9 +57,50 @@ describe('oncePerRequest()', () => {
     expect(shared.enabled).toBe(true)
   })
 
+  it('refuses a repeated Authorization header on a later call that passes rawHeaders', async () => {
+    const { authenticator, calls } = counting(() => Promise.resolve(info('alice')))
+    const shared = oncePerRequest(authenticator)
+    // What Node gives for `Authorization: Bearer a` then `Authorization: Bearer b`.
+    const headers = { authorization: 'Bearer a' }
+    const rawHeaders = ['Authorization', 'Bearer a', 'authorization', 'Bearer b']
+    // A rate limiter's key function that passed the headers alone was answered...
+    await expect(shared.authenticate({ headers })).resolves.toMatchObject({ subject: 'alice' })
+    // ...but the authentication that passes rawHeaders is refused, not served from it.
+    const refusal = await shared.authenticate({ headers, rawHeaders }).catch((e: unknown) => e)
+    expect(refusal).toBeInstanceOf(JwtError)
+    expect((refusal as JwtError).code).toBe('PALISADE_JWT_INVALID_REQUEST')
+    expect((refusal as JwtError).status).toBe(400)
+    expect(calls).toHaveLength(1)
+  })
+
   it('refuses something that is not an authenticator', () => {
     expect(() => oncePerRequest({} as Authenticator)).toThrow(
       /oncePerRequest\(\) takes an authenticator/,
     )
+  })
+})
+
+describe('a verifier given rawHeaders', () => {
+  it('refuses an Authorization header sent twice, whichever copy Node kept', async () => {
+    const verifier = createVerifier({
+      issuer: 'https://id.example.com',
+      audience: 'api',
+      jwksUrl: 'https://id.example.com/jwks',
+    })
+    for (const rawHeaders of [
+      ['Authorization', 'Bearer a.b.c', 'Authorization', 'Bearer d.e.f'],
+      ['AUTHORIZATION', 'Bearer a.b.c', 'Host', 'x', 'authorization', 'Basic dXNlcg=='],
+    ]) {
+      const refusal = await verifier
+        .authenticate({ headers: { authorization: rawHeaders[1] }, rawHeaders })
+        .catch((e: unknown) => e)
+      expect((refusal as JwtError).code).toBe('PALISADE_JWT_INVALID_REQUEST')
+      expect((refusal as JwtError).message).toBe('the Authorization header is sent more than once')
+    }
+    // One header in rawHeaders is not a repeat.
+    const single = await verifier
+      .authenticate({ headers: {}, rawHeaders: ['Host', 'x', 'Accept', '*/*'] })
+      .catch((e: unknown) => e)
+    expect((single as JwtError).code).toBe('PALISADE_JWT_MISSING')
   })
 })

@@ -40,7 +40,11 @@ export function auth(authenticator: Authenticator): Middleware<AuthState> {
   return async (ctx, next: Next) => {
     let info: AuthInfo
     try {
-      info = await authenticator.authenticate({ headers: ctx.headers, url: ctx.originalUrl })
+      info = await authenticator.authenticate({
+        headers: ctx.headers,
+        rawHeaders: ctx.req.rawHeaders,
+        url: ctx.originalUrl,
+      })
     } catch (error) {
       send(ctx, error)
       return

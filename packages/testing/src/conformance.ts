@@ -1,4 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
+import { request } from 'node:http'
 import type { DevIssuer, MintOptions } from './index.js'
 
 /** A running service to check: its base URL and the issuer its tokens come from. */
@@ -48,6 +49,41 @@ export async function probe(
   let body: unknown = text
   if (type.includes('json') && text !== '') body = JSON.parse(text) as unknown
   return { status: response.status, headers: Object.fromEntries(response.headers), body }
+}
+
+/**
+ * Sends one GET with headers in exactly the given order and repetition (`fetch` would join two
+ * headers of the same name into one), e.g. `['Authorization', 'Bearer a', 'Authorization', 'Bearer b']`.
+ */
+function probeRaw(url: string, rawHeaders: readonly string[]): Promise<ProbeResult> {
+  const target = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      { agent: false, headers: ['Host', target.host, ...rawHeaders], timeout: 10_000 },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (text += chunk))
+        response.once('end', () => {
+          const type = response.headers['content-type'] ?? ''
+          const headers: Record<string, string> = {}
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+          }
+          resolve({
+            status: response.statusCode ?? 0,
+            headers,
+            body: type.includes('json') && text !== '' ? (JSON.parse(text) as unknown) : text,
+          })
+        })
+        response.once('error', reject)
+      },
+    )
+    req.once('timeout', () => req.destroy(new Error(`no answer from ${url} within 10 s`)))
+    req.once('error', reject)
+    req.end()
+  })
 }
 
 const CHALLENGE = 'Bearer realm="api"'
@@ -215,6 +251,36 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
           error: 'invalid_request',
           error_description: 'The request is malformed',
         })
+      }
+    },
+  },
+  {
+    name: 'two Authorization headers get 400 invalid_request, whichever one is valid',
+    async run(target) {
+      const valid = await mint(target, { subject: 'alice' })
+      const other = await mint(target, { subject: 'mallory' })
+      for (const [first, second] of [
+        [valid, 'not-a-token'],
+        ['not-a-token', valid],
+        [valid, other],
+      ] as const) {
+        const result = await probeRaw(settings(target).me, [
+          'Authorization',
+          `Bearer ${first}`,
+          'Authorization',
+          `Bearer ${second}`,
+        ])
+        strictEqual(result.status, 400, 'two Authorization headers: status')
+        strictEqual(
+          result.headers['www-authenticate'],
+          'Bearer realm="api", error="invalid_request", error_description="The request is malformed"',
+          'two Authorization headers: WWW-Authenticate',
+        )
+        deepStrictEqual(
+          result.body,
+          { error: 'invalid_request', error_description: 'The request is malformed' },
+          'two Authorization headers: body',
+        )
       }
     },
   },
