@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { SecretsError } from './errors.js'
 
 /** Options for {@link readSecretFile}. */
@@ -14,13 +15,30 @@ export interface ReadSecretFileOptions {
 
 const defaults = { maxBytes: 64 * 1024 }
 
+// O_NONBLOCK: opening a FIFO without a writer would otherwise wait for one forever.
+// O_NOCTTY: a terminal device must never become the process's controlling terminal.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
+
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  if (stats.isSocket()) return 'a socket'
+  return 'a special file'
+}
+
 /**
  * Reads a secret from a file (a Docker secret, a Kubernetes secret volume, a `VAR_FILE` target)
  * synchronously and trims surrounding whitespace, so the trailing newline that editors and
  * `echo` add never becomes part of a key. Errors name the path and the variable, never content.
  *
- * @throws {SecretsError} `PALISADE_SECRET_FILE_NOT_FOUND`, `..._IS_DIRECTORY`, `..._UNREADABLE`,
- *   `..._TOO_LARGE` or `PALISADE_SECRET_EMPTY`.
+ * The path is opened once (symlinks are followed, as Kubernetes' `..data` links need) and
+ * everything else is decided on that descriptor: only a regular file is read (a FIFO, a device
+ * or a socket is refused without waiting on it), at most `maxBytes` + 1 bytes of it, so a file
+ * that grew past `maxBytes` is refused too, and so is a `/proc` file (it reports 0 bytes).
+ *
+ * @throws {SecretsError} `PALISADE_SECRET_FILE_NOT_FOUND`, `..._IS_DIRECTORY`, `..._NOT_REGULAR`,
+ *   `..._UNREADABLE`, `..._TOO_LARGE` or `PALISADE_SECRET_EMPTY`.
  * @example
  * ```ts
  * const password = readSecretFile('/run/secrets/db_password', { variable: 'DB_PASSWORD' })
@@ -33,9 +51,16 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
   }
   const variable = options.variable
   const what = variable === undefined ? 'secret file' : `${variable}_FILE`
+  let fd: number
+  try {
+    fd = openSync(path, OPEN_FLAGS)
+  } catch (error) {
+    throw fileError(error, what, path, variable)
+  }
+  let content: Buffer
   let size: number
   try {
-    const stats = statSync(path)
+    const stats = fstatSync(fd)
     if (stats.isDirectory()) {
       throw new SecretsError(
         'PALISADE_SECRET_FILE_IS_DIRECTORY',
@@ -43,25 +68,38 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
         { variable, path },
       )
     }
+    if (!stats.isFile()) {
+      throw notRegular(`is ${kindOf(stats)}, not a regular file`, what, path, variable)
+    }
     size = stats.size
+    if (size > maxBytes)
+      throw tooLarge(`is ${size} bytes, more than the ${maxBytes} allowed`, what, path, variable)
+    // Read one byte more than allowed, so that a file that grew since fstat is noticed.
+    const buffer = Buffer.alloc(maxBytes + 1)
+    let length = 0
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      read = readSync(fd, buffer, length, buffer.length - length, null)
+    }
+    content = buffer.subarray(0, length)
   } catch (error) {
     if (error instanceof SecretsError) throw error
     throw fileError(error, what, path, variable)
+  } finally {
+    closeSync(fd)
   }
-  if (size > maxBytes) {
-    throw new SecretsError(
-      'PALISADE_SECRET_FILE_TOO_LARGE',
-      `${what} (${path}) is ${size} bytes, more than the ${maxBytes} allowed for a secret`,
-      { variable, path },
+  if (content.length > maxBytes) {
+    throw tooLarge(`grew past the ${maxBytes} bytes allowed while read`, what, path, variable)
+  }
+  if (size === 0 && content.length > 0) {
+    // procfs makes up its files' content when read and reports them as empty regular files.
+    throw notRegular(
+      'holds more than the 0 bytes it reports, like a /proc file',
+      what,
+      path,
+      variable,
     )
   }
-  let content: string
-  try {
-    content = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw fileError(error, what, path, variable)
-  }
-  const value = content.trim()
+  const value = content.toString('utf8').trim()
   if (value === '') {
     throw new SecretsError('PALISADE_SECRET_EMPTY', `${what} (${path}) is empty`, {
       variable,
@@ -69,6 +107,32 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
     })
   }
   return value
+}
+
+function tooLarge(
+  problem: string,
+  what: string,
+  path: string,
+  variable: string | undefined,
+): SecretsError {
+  return new SecretsError(
+    'PALISADE_SECRET_FILE_TOO_LARGE',
+    `${what} (${path}) ${problem} for a secret`,
+    { variable, path },
+  )
+}
+
+function notRegular(
+  problem: string,
+  what: string,
+  path: string,
+  variable: string | undefined,
+): SecretsError {
+  return new SecretsError(
+    'PALISADE_SECRET_FILE_NOT_REGULAR',
+    `${what} (${path}) ${problem}; point it to the file that holds the value`,
+    { variable, path },
+  )
 }
 
 function fileError(
@@ -84,6 +148,10 @@ function fileError(
       `${what} points to ${path}, which does not exist`,
       { variable, path, cause: error },
     )
+  }
+  if (code === 'ENXIO') {
+    // What open() says of a socket, or of a device whose driver is missing.
+    return notRegular('is a socket or a device, not a regular file', what, path, variable)
   }
   if (code === 'EISDIR') {
     return new SecretsError(

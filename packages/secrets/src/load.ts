@@ -9,6 +9,7 @@ import {
 import type { Counter } from '@opentelemetry/api'
 import type { SecretProblem } from './errors.js'
 import { SecretsError, SecretsLoadError, asSecretsError } from './errors.js'
+import { productionLike } from './environment.js'
 import { checkSecretFilePermissions } from './permissions.js'
 import { Secret } from './secret.js'
 import type { SecretSource } from './source.js'
@@ -125,18 +126,6 @@ export interface SecretsHealthCheckOptions {
 }
 
 const POLICIES = ['auto', 'error', 'warn', 'off'] as const
-
-const NON_PRODUCTION = new Set(['development', 'dev', 'local', 'test'])
-
-// The rule of DESIGN.md, as @palisade/config's resolveEnvironment applies it: APP_ENV wins over
-// NODE_ENV, and only development/dev/local/test relax a check. Repeated here so that secrets
-// does not depend on config (config depends on secrets).
-function productionLike(env: Readonly<Record<string, string | undefined>>): boolean {
-  const appEnv = env['APP_ENV']?.trim()
-  const nodeEnv = env['NODE_ENV']?.trim()
-  const name = appEnv !== undefined && appEnv !== '' ? appEnv : nodeEnv
-  return name === undefined || name === '' || !NON_PRODUCTION.has(name.toLowerCase())
-}
 
 interface Entry {
   readonly name: string

@@ -1,11 +1,19 @@
-import { readFile } from 'node:fs/promises'
-import { integerOption, isObject, loggerOption, silentLogger, stringOption } from '@palisade/errors'
+import {
+  integerOption,
+  isLoopbackHostname,
+  isObject,
+  loggerOption,
+  silentLogger,
+  stringOption,
+} from '@palisade/errors'
+import { productionLike } from './environment.js'
+import { readSecretFile } from './file.js'
 import type { SecretsErrorCode } from './errors.js'
 import { SecretsError } from './errors.js'
 import type { SecretsLogger } from './load.js'
 import { Secret, isSecret } from './secret.js'
 import type { SecretSource } from './source.js'
-import { requireObject } from './source.js'
+import { envOption, requireObject } from './source.js'
 
 /** How the client logs in to Vault. */
 export type VaultAuth =
@@ -37,7 +45,11 @@ export type VaultAuth =
 
 /** Options of {@link createVaultClient}. */
 export interface VaultClientOptions {
-  /** Vault's address, e.g. `https://vault.internal:8200` (`VAULT_ADDR`). */
+  /**
+   * Vault's address, e.g. `https://vault.internal:8200` (`VAULT_ADDR`). `http://` is refused in a
+   * production-like environment unless the host is loopback (`localhost`, 127.0.0.0/8, ::1), and
+   * a redirect from it is an error: no credential is ever sent to another origin.
+   */
   address: string
   /** How to log in. */
   auth: VaultAuth
@@ -53,6 +65,11 @@ export interface VaultClientOptions {
    * @default silent
    */
   logger?: SecretsLogger | undefined
+  /**
+   * Where `NODE_ENV` and `APP_ENV` are read to tell whether `http://` may be used.
+   * @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
 /** One version of a KV v2 secret. */
@@ -143,6 +160,16 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   url.username = ''
   url.password = ''
   const base = url.href.replace(/\/+$/, '')
+  envOption(options.env)
+  if (
+    url.protocol === 'http:' &&
+    !isLoopbackHostname(url.hostname) &&
+    productionLike(options.env ?? process.env)
+  ) {
+    throw new TypeError(
+      `"address" option (VAULT_ADDR) must be an https URL in a production-like environment unless its host is loopback: ${base} would send credentials in clear text`,
+    )
+  }
   const namespace =
     options.namespace === undefined ? undefined : stringOption(options.namespace, 'namespace', '')
   const timeoutMs = integerOption(options.timeoutMs, 'timeoutMs', 5000, 1)
@@ -169,11 +196,13 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       login = async () => {
         let jwt: string
         try {
-          jwt = (await readFile(jwtPath, 'utf8')).trim()
+          jwt = readSecretFile(jwtPath)
         } catch (error) {
+          // readSecretFile's messages name the path and the problem, never the content.
+          const reason = error instanceof SecretsError ? error.message : jwtPath
           throw new SecretsError(
             'PALISADE_SECRET_VAULT_AUTH_FAILED',
-            `Vault Kubernetes login at ${base} cannot read the service-account token ${jwtPath}`,
+            `Vault Kubernetes login at ${base} cannot read the service-account token: ${reason}`,
             { path: jwtPath, source: base, cause: error },
           )
         }
@@ -205,10 +234,12 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     let response: Response
     let text: string
     try {
+      // fetch would repeat the token and the login body to wherever a redirect points.
       response = await fetch(`${base}/v1/${path}`, {
         method,
         headers,
         signal,
+        redirect: 'manual',
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       })
       text = await response.text()
@@ -236,7 +267,27 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         // A proxy's HTML error page: the status says enough.
       }
     }
+    if (response.status >= 300 && response.status < 400) {
+      throw redirectError(response, what, `${base}/v1/${path}`)
+    }
     return { status: response.status, body }
+  }
+
+  function redirectError(response: Response, what: string, source: string): SecretsError {
+    const location = response.headers.get('location')
+    let target = 'no Location'
+    if (location !== null) {
+      try {
+        target = new URL(location, source).origin
+      } catch {
+        target = 'an invalid Location'
+      }
+    }
+    return new SecretsError(
+      'PALISADE_SECRET_VAULT_ERROR',
+      `Vault at ${base} answered ${what} with a redirect (${response.status}) to ${target}, which is not followed so that no credential leaves ${base}: set the "address" option (VAULT_ADDR) to the address that answers itself (the active node or its load balancer)`,
+      { source },
+    )
   }
 
   function statusError(

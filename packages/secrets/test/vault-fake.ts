@@ -34,6 +34,11 @@ export interface RecordedRequest {
 
 export class VaultFake {
   sealed = false
+  /**
+   * When set, every request is recorded and answered `307 Temporary Redirect` to the same path
+   * on this origin, like a standby node pointing at the active one (or a hostile proxy).
+   */
+  redirectTo: string | undefined
   readonly requests: RecordedRequest[] = []
   readonly #tokens = new Map<string, TokenInfo>()
   readonly #kv = new Map<string, Version[]>()
@@ -131,6 +136,11 @@ export class VaultFake {
     const token = header(req, 'x-vault-token')
     const namespace = header(req, 'x-vault-namespace')
     this.requests.push({ method: req.method ?? '', path: url.pathname, token, namespace, body })
+    if (this.redirectTo !== undefined) {
+      res.writeHead(307, { location: `${this.redirectTo}${req.url ?? '/'}`, 'content-length': 0 })
+      res.end()
+      return true
+    }
     if (this.sealed) return send(res, 503, { errors: ['Vault is sealed'] })
     const path = url.pathname
     const denied = (): true => send(res, 403, { errors: ['permission denied'] })

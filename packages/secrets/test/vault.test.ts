@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   Secret,
   SecretsError,
@@ -15,19 +15,24 @@ import { VaultFake, silentListener } from './vault-fake.js'
 
 const PASSWORD = 'vN4!qR8#tY2@pL6$wK0%'
 const fake = new VaultFake()
+// A second server on another loopback port: another origin, which must never see a credential.
+const elsewhere = new VaultFake()
 const clients: VaultClient[] = []
 const dir = mkdtempSync(join(tmpdir(), 'palisade-vault-'))
 
 beforeAll(async () => {
   await fake.start()
+  await elsewhere.start()
 })
 afterAll(async () => {
   await fake.stop()
+  await elsewhere.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 afterEach(() => {
   for (const client of clients.splice(0)) client.close()
   fake.sealed = false
+  fake.redirectTo = undefined
 })
 
 function client(
@@ -122,6 +127,25 @@ describe('Vault KV v2 against a Vault protocol fake', () => {
       role: 'orders',
       jwt,
     })
+  })
+
+  it('reads the Kubernetes service-account token as a secret file: /proc/self/environ is never posted', async () => {
+    fake.kubernetesRole('environ-role', 'unused.jwt.value')
+    const jwtPath = join(dir, 'environ-token')
+    symlinkSync('/proc/self/environ', jwtPath)
+    const vault = client({ auth: { method: 'kubernetes', role: 'environ-role', jwtPath } })
+    const error = await rejection(vault.init())
+    expect(
+      fake.requests.filter(
+        (r) =>
+          r.path === '/v1/auth/kubernetes/login' &&
+          (r.body as { role?: string }).role === 'environ-role',
+      ),
+    ).toEqual([])
+    expect(error.code).toBe('PALISADE_SECRET_VAULT_AUTH_FAILED')
+    expect(error.message).toBe(
+      `Vault Kubernetes login at ${fake.address} cannot read the service-account token: secret file (${jwtPath}) holds more than the 0 bytes it reports, like a /proc file; point it to the file that holds the value`,
+    )
   })
 
   it('reports a refused login without echoing the credentials', async () => {
@@ -324,5 +348,115 @@ describe('Vault KV v2 against a Vault protocol fake', () => {
       auth: { method: 'token', token: 't' },
     })
     expect(vault.address).toBe('http://127.0.0.1:8200')
+  })
+})
+
+describe('Vault redirects against a Vault protocol fake', () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.redirected-service-account.signature'
+  beforeEach(() => {
+    elsewhere.requests.length = 0
+  })
+
+  function expectNothingElsewhere(credential: string): void {
+    expect(elsewhere.requests.filter((r) => r.token !== undefined)).toEqual([])
+    expect(elsewhere.requests.filter((r) => JSON.stringify(r.body).includes(credential))).toEqual(
+      [],
+    )
+    expect(elsewhere.requests).toEqual([])
+  }
+
+  function expectRedirectError(error: SecretsErrorType, credential: string): void {
+    expect(error.code).toBe('PALISADE_SECRET_VAULT_ERROR')
+    expect(error.message).toContain(`Vault at ${fake.address}`)
+    expect(error.message).toContain(`redirect (307) to ${elsewhere.address}`)
+    expect(error.message).toContain('"address" option (VAULT_ADDR)')
+    expect(error.message).not.toContain(credential)
+    expect(JSON.stringify(error)).not.toContain(credential)
+  }
+
+  it.each([
+    ['token', () => fake.token(), (t: string) => ({ method: 'token' as const, token: t })],
+    [
+      'AppRole',
+      () => fake.approle('redirect-role'),
+      (s: string) => ({ method: 'approle' as const, roleId: 'redirect-role', secretId: s }),
+    ],
+    [
+      'Kubernetes',
+      () => {
+        fake.kubernetesRole('redirect-role', jwt)
+        return jwt
+      },
+      () => {
+        const jwtPath = join(dir, 'redirect-token')
+        writeFileSync(jwtPath, jwt)
+        return { method: 'kubernetes' as const, role: 'redirect-role', jwtPath }
+      },
+    ],
+  ])(
+    'never sends the %s credential to the other origin a 307 points to',
+    async (_label, issue, auth) => {
+      const credential = issue()
+      const vault = client({ auth: auth(credential) })
+      fake.redirectTo = elsewhere.address
+      const error = await rejection(vault.init())
+      expect(fake.requests.at(-1)?.path).toMatch(/^\/v1\/auth\/.+\/(login|lookup-self)$/)
+      expectNothingElsewhere(credential)
+      expectRedirectError(error, credential)
+    },
+  )
+
+  it('never sends the token of a read to the other origin a 307 points to', async () => {
+    const secretId = fake.approle('redirect-read-role')
+    fake.put('secret', 'redirect/test', { value: PASSWORD })
+    const vault = client({ auth: { method: 'approle', roleId: 'redirect-read-role', secretId } })
+    await vault.init()
+    const token = fake.requests.findLast((r) => r.path === '/v1/auth/approle/login')
+    expect(token).toBeDefined()
+    fake.redirectTo = elsewhere.address
+    const error = await rejection(vault.readKv('secret', 'redirect/test'))
+    const issued = fake.requests.findLast((r) => r.path === '/v1/secret/data/redirect/test')?.token
+    expect(issued).toMatch(/^hvs\./)
+    expectNothingElsewhere(issued!)
+    expectRedirectError(error, issued!)
+    expect(error.message).toContain('secret/data/redirect/test')
+  })
+})
+
+describe('createVaultClient address', () => {
+  const auth = { method: 'token', token: 't' } as const
+  const production = { NODE_ENV: 'production' }
+
+  it('refuses an http:// address in a production-like environment, naming the option', () => {
+    for (const env of [production, {}, { APP_ENV: 'staging', NODE_ENV: 'development' }]) {
+      expect(() =>
+        createVaultClient({ address: 'http://user:pw@vault.internal:8200', auth, env }),
+      ).toThrow(
+        '"address" option (VAULT_ADDR) must be an https URL in a production-like environment unless its host is loopback: http://vault.internal:8200 would send credentials in clear text',
+      )
+    }
+    expect(() =>
+      createVaultClient({ address: 'http://vault.localhost:8200', auth, env: production }),
+    ).toThrow(TypeError)
+  })
+
+  it('accepts http:// on loopback, or anywhere in development, and https:// always', () => {
+    for (const address of [
+      'http://127.0.0.1:8200',
+      'http://localhost:8200',
+      'http://[::1]:8200',
+      'https://vault.internal:8200',
+    ]) {
+      expect(createVaultClient({ address, auth, env: production }).address).toBe(address)
+    }
+    for (const env of [{ NODE_ENV: 'development' }, { APP_ENV: 'local' }, { NODE_ENV: 'test' }]) {
+      expect(createVaultClient({ address: 'http://vault.internal:8200', auth, env }).address).toBe(
+        'http://vault.internal:8200',
+      )
+    }
+    // @ts-expect-error not an object of variables
+    expect(() => createVaultClient({ address: fake.address, auth, env: 'production' })).toThrow(
+      '"env" option must be an object',
+    )
   })
 })
