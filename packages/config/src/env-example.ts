@@ -1,8 +1,7 @@
 import { ConfigError } from './issues.js'
 import type { ConfigIssue } from './issues.js'
-import { looksSensitive } from './redact.js'
+import { isSensitiveVariable, replaceUrlPasswords } from './redact.js'
 import type { ConfigSchema } from './spec.js'
-import { extensionOf } from './spec.js'
 
 /** Options of {@link generateEnvExample}. */
 export interface EnvExampleOptions {
@@ -10,9 +9,8 @@ export interface EnvExampleOptions {
   readonly header?: string | undefined
 }
 
-function isSensitive(name: string, spec: unknown): boolean {
-  return extensionOf(spec)?.sensitive ?? looksSensitive(name)
-}
+/** What a password inside a URL becomes in `.env.example`. */
+const PLACEHOLDER = 'change-me'
 
 function field(spec: unknown, key: string): unknown {
   return (spec as Record<string, unknown>)[key]
@@ -25,9 +23,11 @@ function render(value: unknown): string {
 
 /**
  * Generates a `.env.example` from a schema: each variable with its description, whether it is
- * required, its default, its choices and its documentation link. Secrets are marked and left
- * empty (with a reminder that `NAME_FILE` works too); other variables show their example or
- * default.
+ * required, its default, its choices and its documentation link. Secrets (marked so by their
+ * spec, or named like one: `*_PASSWORD`, `*_PASS`, `*_SECRET`, `*_TOKEN`, `*_KEY`, ...) are
+ * marked and left empty, with neither their default nor their choices shown (and a reminder
+ * that `NAME_FILE` works too); other variables show their example or default. The password of
+ * any URL in the file, comments included, is written as `change-me`.
  *
  * @example
  * ```ts
@@ -43,7 +43,7 @@ export function generateEnvExample(schema: ConfigSchema, options: EnvExampleOpti
     '# secrets below are left empty on purpose.',
   )
   for (const [name, spec] of Object.entries(schema)) {
-    const sensitive = isSensitive(name, spec)
+    const sensitive = isSensitiveVariable(name, spec)
     const desc = field(spec, 'desc')
     const docs = field(spec, 'docs')
     const choices = field(spec, 'choices')
@@ -60,7 +60,8 @@ export function generateEnvExample(schema: ConfigSchema, options: EnvExampleOpti
       facts.push(sensitive ? 'optional (has a default)' : `optional, default: ${render(fallback)}`)
     if (!Object.hasOwn(spec, 'default') && hasDefault) facts.push('has a development default')
     if (sensitive) facts.push(`secret: set ${name} or ${name}_FILE (a file that holds it)`)
-    if (Array.isArray(choices)) facts.push(`one of: ${choices.map(String).join(', ')}`)
+    if (Array.isArray(choices) && !sensitive)
+      facts.push(`one of: ${choices.map(String).join(', ')}`)
     if (typeof docs === 'string') facts.push(`see ${docs}`)
     lines.push(`# ${facts.join('; ')}`)
     let value = ''
@@ -71,7 +72,9 @@ export function generateEnvExample(schema: ConfigSchema, options: EnvExampleOpti
     }
     lines.push(`${name}=${value}`)
   }
-  return `${lines.join('\n')}\n`
+  // Descriptions, defaults, examples and choices alike: a credential in any of them would be
+  // committed with the file.
+  return `${replaceUrlPasswords(lines.join('\n'), PLACEHOLDER)}\n`
 }
 
 /** The result of {@link checkEnvExample}. */
@@ -82,7 +85,10 @@ export interface EnvExampleCheck {
   readonly missing: readonly string[]
   /** Variables the file lists that the schema no longer has. */
   readonly stale: readonly string[]
-  /** Secret variables the file gives a value to (a leaked or placeholder secret). */
+  /**
+   * Secret variables the file gives a value to (a leaked or placeholder secret), and other
+   * variables it gives a URL with a password other than `change-me`.
+   */
   readonly secretsWithValues: readonly string[]
   /** The same findings as issues, for reports; empty when `ok`. */
   readonly issues: readonly ConfigIssue[]
@@ -92,8 +98,9 @@ const ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/
 
 /**
  * Checks an existing `.env.example` against a schema: every variable listed (`NAME=` or
- * `NAME_FILE=`), no stale variables, and no value given to a secret. Lines that are comments
- * are ignored.
+ * `NAME_FILE=`), no stale variables, no value given to a secret and no URL with a password
+ * other than `change-me` (what {@link generateEnvExample} writes). Lines that are comments are
+ * ignored.
  *
  * @example
  * ```ts
@@ -111,8 +118,11 @@ export function checkEnvExample(schema: ConfigSchema, content: string): EnvExamp
   const known = new Set(names.flatMap((n) => [n, `${n}_FILE`]))
   const missing = names.filter((n) => !listed.has(n) && !listed.has(`${n}_FILE`))
   const stale = [...listed.keys()].filter((n) => !known.has(n))
-  const secretsWithValues = names.filter(
-    (n) => isSensitive(n, schema[n]) && (listed.get(n) ?? '').replace(/^["']|["']$/g, '') !== '',
+  const unquoted = (n: string) => (listed.get(n) ?? '').replace(/^["']|["']$/g, '')
+  const secretsWithValues = names.filter((n) =>
+    isSensitiveVariable(n, schema[n])
+      ? unquoted(n) !== ''
+      : replaceUrlPasswords(unquoted(n), PLACEHOLDER) !== unquoted(n),
   )
   const unset = { source: 'unset' } as const
   const issues: ConfigIssue[] = [
@@ -136,8 +146,15 @@ export function checkEnvExample(schema: ConfigSchema, content: string): EnvExamp
       variable,
       kind: 'unsafe' as const,
       rule: 'env-example-secret-value',
-      message: 'is a secret but .env.example gives it a value',
-      fix: 'leave secrets empty in .env.example; rotate the value if it was ever real',
+      ...(isSensitiveVariable(variable, schema[variable])
+        ? {
+            message: 'is a secret but .env.example gives it a value',
+            fix: 'leave secrets empty in .env.example; rotate the value if it was ever real',
+          }
+        : {
+            message: '.env.example gives it a URL with a password',
+            fix: `write ${PLACEHOLDER} as the password, or regenerate the file; rotate the password if it was ever real`,
+          }),
       provenance: unset,
     })),
   ]

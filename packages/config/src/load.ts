@@ -5,7 +5,7 @@ import type { EnvironmentInfo } from './environment.js'
 import { resolveEnvironment } from './environment.js'
 import type { ConfigIssue, Finding, Provenance } from './issues.js'
 import { ConfigError, RuleViolation } from './issues.js'
-import { displayValue, looksSensitive, scrub } from './redact.js'
+import { displayValue, isSensitiveVariable, redactFinding, scrub } from './redact.js'
 import { formatReport, formatWarnings } from './report.js'
 import type { Config, ConfigSchema, ParseContext } from './spec.js'
 import { extensionOf } from './spec.js'
@@ -129,10 +129,11 @@ export function parseConfig<const S extends ConfigSchema>(
   const input: Record<string, unknown> = {}
   const compiled: Record<string, unknown> = {}
 
+  // Every finding passes here, whoever wrote its message, so this is where values are removed.
   const toIssues = (name: string, findings: readonly Finding[]): ConfigIssue[] =>
     findings.map((f) => ({
       variable: name,
-      ...f,
+      ...redactFinding(f, input[name], sensitive.has(name)),
       provenance: provenance[name] ?? { source: 'unset' },
     }))
 
@@ -146,8 +147,7 @@ export function parseConfig<const S extends ConfigSchema>(
       )
     }
     const extension = extensionOf(spec)
-    const isSensitive = extension?.sensitive ?? looksSensitive(name)
-    if (isSensitive) sensitive.add(name)
+    if (isSensitiveVariable(name, spec)) sensitive.add(name)
 
     let resolved
     try {

@@ -72,6 +72,19 @@ describe('loadConfig() in a real process', () => {
     for (const value of Object.values(SECRETS)) expect(output).not.toContain(value)
   })
 
+  it('prints no part of a password that holds an unencoded / or @', () => {
+    const { status, stderr } = run({
+      NODE_ENV: 'production',
+      SESSION_KEY: 'q4Zt9mVx2LrB7wKs1NcY8pHd3JfG6aTe',
+      API_KEY: 'kP3x9QmZ7vT1wR8yN2bL5cJ6hF4dG0sA',
+      DATABASE_URL: 'postgres://db:5432/Zq8vR2mXkP9w/L4tN7bQ1@db.prod.internal:5432/app',
+      UPSTREAM_TOKEN: 'Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4',
+    })
+    expect(status).toBe(78)
+    expect(stderr).toContain('DATABASE_URL [tls-required]')
+    expect(stderr).not.toMatch(/Zq8v|L4tN|5432\//)
+  })
+
   it('exits 78 when the environment is unset, since that is production-like', () => {
     const { status, stderr } = run({})
     expect(status).toBe(78)

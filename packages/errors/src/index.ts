@@ -10,3 +10,4 @@ export {
   stringOption,
 } from './options.js'
 export { isLoopbackAddress, isLoopbackHostname } from './loopback.js'
+export { redactCredentials } from './credentials.js'

@@ -1,4 +1,4 @@
-import { PalisadeError } from '@palisade/errors'
+import { PalisadeError, redactCredentials } from '@palisade/errors'
 
 /** Every code a {@link HealthError} can carry. */
 export type HealthErrorCode =
@@ -79,9 +79,9 @@ function codeOf(error: unknown): unknown {
     : undefined
 }
 
-/** The short, public reason for a failed check: never a message, host or stack. */
+/** The short, public reason for a failed check: never a message, host, stack or credential. */
 export function outputOf(error: unknown): string {
-  if (error instanceof HealthError) return error.output
+  if (error instanceof HealthError) return redactCredentials(error.output)
   let current: unknown = error
   for (let depth = 0; depth < 4 && current !== undefined; depth++) {
     const code = codeOf(current)
@@ -98,10 +98,10 @@ export function outputOf(error: unknown): string {
 }
 
 /**
- * The message of an error for a log line, with the user info of any URL in it removed, so that
- * a driver that quotes its connection string does not leak a password.
+ * The message of an error for a log line, with credentials removed (`redactCredentials` of
+ * `@palisade/errors`), so that a driver that quotes its connection string or parameters
+ * does not leak a password.
  */
 export function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
+  return redactCredentials(error instanceof Error ? error.message : String(error))
 }

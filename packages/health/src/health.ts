@@ -58,7 +58,9 @@ export interface HealthOptions {
   detailsToken?: string | undefined
   /**
    * Callers whose TCP peer is a loopback address (127.0.0.0/8, ::1) get the details without a
-   * token. Turn it off when a proxy on the same host (a sidecar) forwards outside traffic.
+   * token, unless the request carries a header a proxy adds (`Forwarded`, `X-Forwarded-*`,
+   * `X-Real-IP`): such a request came through a proxy on the same host. Turn it off when a
+   * proxy on the same host forwards outside traffic without adding one.
    * @default true
    */
   trustLoopback?: boolean | undefined
@@ -92,7 +94,8 @@ export interface Health {
    * Answers a probe request for an adapter: the liveness, readiness or startup answer for `GET`
    * and `HEAD` on its path (query string and one trailing slash tolerated), 405 for other
    * methods on those paths, and `undefined` for any other path (pass it on). Readiness details
-   * go to callers presenting the `detailsToken` or, when trusted, coming from loopback. A `HEAD`
+   * go to callers presenting the `detailsToken` or, when trusted, coming from loopback without
+   * a proxy's `Forwarded`, `X-Forwarded-*` or `X-Real-IP` header. A `HEAD`
    * answer has the headers of the `GET` one, `Content-Length` included, and an empty body.
    */
   handle: (request: HealthRequest) => Promise<HealthResponse> | undefined
@@ -231,6 +234,16 @@ function routeOf(target: string): string {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 const BEARER = /^Bearer +(\S+) *$/i
+
+// Headers a proxy adds: a loopback peer that sends one is a proxy on the same host (a sidecar,
+// a local nginx) speaking for a caller who may be anywhere.
+const PROXY_HEADERS = /^(?:forwarded|x-forwarded-[a-z-]+|x-real-ip)$/i
+
+function proxied(request: HealthRequest): boolean {
+  return Object.keys(request.headers).some(
+    (name) => PROXY_HEADERS.test(name) && request.headers[name] !== undefined,
+  )
+}
 
 // Each answer with its Content-Length, made once per answer (most answers are constants).
 const sized = new WeakMap<HealthResponse, { get: HealthResponse; head: HealthResponse }>()
@@ -505,7 +518,7 @@ export function createHealth(options: HealthOptions = {}): Health {
   const startup = (): HealthResponse => (started ? PASS : STARTING)
 
   function trusted(request: HealthRequest): boolean {
-    if (trustLoopback && isLoopbackAddress(request.remoteAddress)) return true
+    if (trustLoopback && isLoopbackAddress(request.remoteAddress) && !proxied(request)) return true
     if (tokenDigest === undefined) return false
     const header = request.headers['authorization']
     if (typeof header !== 'string') return false

@@ -115,6 +115,43 @@ describe('health.handle', () => {
     expect(forwarded.body).toBe('{"status":"fail"}')
   })
 
+  it('gives no details to a loopback caller that came through a proxy', async () => {
+    const health = make({ checks: [failing], detailsToken: TOKEN })
+    for (const headers of [
+      { forwarded: 'for=198.51.100.7;proto=https' },
+      { 'x-forwarded-for': '198.51.100.7' },
+      { 'x-forwarded-for': '127.0.0.1' },
+      { 'x-forwarded-for': ['198.51.100.7', '10.0.0.1'] },
+      { 'x-real-ip': '198.51.100.7' },
+      { 'x-forwarded-for': '' },
+      { 'X-Forwarded-For': '198.51.100.7' },
+    ]) {
+      for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+        for (const method of ['GET', 'HEAD']) {
+          const proxied = await answer(
+            health,
+            request('/readyz', { method, headers, remoteAddress }),
+          )
+          expect(proxied.status).toBe(503)
+          expect(proxied.headers['Content-Length']).toBe('17')
+          if (method === 'GET') expect(proxied.body).toBe('{"status":"fail"}')
+        }
+      }
+    }
+    // The token still works through the proxy.
+    const holder = await answer(
+      health,
+      request('/readyz', {
+        headers: { 'x-forwarded-for': '198.51.100.7', authorization: `Bearer ${TOKEN}` },
+        remoteAddress: '127.0.0.1',
+      }),
+    )
+    expect(holder.body).toContain('"checks"')
+    // A direct loopback caller keeps its details.
+    const direct = await answer(health, request('/readyz', { remoteAddress: '127.0.0.1' }))
+    expect(direct.body).toContain('"checks"')
+  })
+
   it('trusts no loopback caller with trustLoopback: false', async () => {
     const health = make({ checks: [failing], trustLoopback: false })
     const local = await answer(health, request('/readyz', { remoteAddress: '127.0.0.1' }))
