@@ -18,7 +18,10 @@ export interface JwksOptions {
   readonly staleIfErrorMs?: number | undefined
   /** Fraction of the freshness after which a request starts a background refresh. @default 0.8 */
   readonly refreshAhead?: number | undefined
-  /** Timeout of one discovery or JWKS request. @default 5000 */
+  /**
+   * Time allowed for one discovery or JWKS request, from connecting to the last byte of the body.
+   * @default 5000
+   */
   readonly timeoutMs?: number | undefined
   /** Largest discovery or JWKS response accepted. @default 262144 */
   readonly maxResponseBytes?: number | undefined
@@ -69,6 +72,7 @@ export async function readLimited(
   response: Response,
   limit: number,
   what: string,
+  signal?: AbortSignal,
 ): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
   if (Number.isFinite(declared) && declared > limit) {
@@ -79,43 +83,82 @@ export async function readLimited(
   }
   if (response.body === null) return ''
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  // Our own reader stops at the deadline whether or not the abort reaches fetch's stream.
+  const stop = () => void reader.cancel(signal?.reason).catch(noop)
+  signal?.addEventListener('abort', stop, { once: true })
   const chunks: Uint8Array[] = []
   let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel()
-      throw new KeySourceError(`${what} response is more than the ${limit} bytes allowed`)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (signal?.aborted === true) throw signal.reason
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        await reader.cancel()
+        throw new KeySourceError(`${what} response is more than the ${limit} bytes allowed`)
+      }
+      chunks.push(value)
     }
-    chunks.push(value)
+  } finally {
+    signal?.removeEventListener('abort', stop)
   }
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** Fetches JSON with a timeout, no redirects and a size limit. */
+interface FetchJsonOptions {
+  readonly timeoutMs: number
+  readonly maxResponseBytes: number
+  readonly what: string
+}
+
+/**
+ * Fetches JSON with no redirects and a size limit, within `timeoutMs` for the whole exchange:
+ * connection, headers and body.
+ */
 export async function fetchJson(
   fetch: Fetch,
   url: string,
-  options: { timeoutMs: number; maxResponseBytes: number; what: string },
+  options: FetchJsonOptions,
+): Promise<{ json: unknown; text: string; cacheControl: string | null }> {
+  // Not AbortSignal.timeout(): Node keeps that signal only weakly, so a garbage collection while
+  // the body trickles in can take its timer with it and the request never ends. This controller
+  // and timer stay referenced here until the exchange settles, and the race settles it even if
+  // fetch missed the abort.
+  const controller = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const timedOut = new KeySourceError(
+        `${options.what} request timed out after ${options.timeoutMs} ms`,
+      )
+      controller.abort(timedOut)
+      reject(timedOut)
+    }, options.timeoutMs)
+  })
+  try {
+    return await Promise.race([exchange(fetch, url, options, controller.signal), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function exchange(
+  fetch: Fetch,
+  url: string,
+  options: FetchJsonOptions,
+  signal: AbortSignal,
 ): Promise<{ json: unknown; text: string; cacheControl: string | null }> {
   let response: Response
   try {
     response = await fetch(url, {
       headers: { accept: 'application/json' },
       redirect: 'error',
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal,
     })
   } catch (error) {
-    const timedOut =
-      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-    throw new KeySourceError(
-      timedOut
-        ? `${options.what} request timed out after ${options.timeoutMs} ms`
-        : `${options.what} request failed`,
-      { cause: error },
-    )
+    if (signal.aborted) throw signal.reason
+    throw new KeySourceError(`${options.what} request failed`, { cause: error })
   }
   if (response.status !== 200) {
     await response.body?.cancel()
@@ -123,7 +166,7 @@ export async function fetchJson(
   }
   let text: string
   try {
-    text = await readLimited(response, options.maxResponseBytes, options.what)
+    text = await readLimited(response, options.maxResponseBytes, options.what, signal)
   } catch (error) {
     if (error instanceof KeySourceError) throw error
     throw new KeySourceError(`${options.what} response could not be read`, { cause: error })
@@ -188,10 +231,17 @@ export class JwksCache {
   ): CryptoKey | Promise<CryptoKey> {
     // The hot path: a usable set that already resolved this alg and kid answers without a
     // promise, so a request with a cached key costs no extra turns of the event loop.
+    return this.resolvedKey(header) ?? this.#resolveKey(header, beforeNetwork)
+  }
+
+  /**
+   * The key the usable set already resolved for this header, if any, without waiting or
+   * fetching. Counts as a lookup: it starts the background refresh that is due.
+   */
+  resolvedKey(header: JWSHeaderParameters): CryptoKey | undefined {
     const set = this.#usableSetNow()
-    const key = set?.resolved.get(memoKey(header))
-    if (key !== undefined) return key
-    return this.#resolveKey(header, beforeNetwork)
+    const memo = memoKey(header)
+    return memo === undefined ? undefined : set?.resolved.get(memo)
   }
 
   async #resolveKey(header: JWSHeaderParameters, beforeNetwork: () => void): Promise<CryptoKey> {
@@ -338,14 +388,23 @@ export class JwksCache {
 
 const noop = (): void => undefined
 
-function memoKey(header: JWSHeaderParameters): string {
-  return `${String(header.alg)}\u0000${header.kid ?? ''}`
+/**
+ * Where a resolved key is remembered: by alg and kid, telling an absent kid from an empty one.
+ * A kid that is not a string matches no key in jose's selection, so it is never remembered nor
+ * looked up (`String(['a'])` must not find the key of kid `a`).
+ */
+function memoKey(header: JWSHeaderParameters): string | undefined {
+  const { alg, kid } = header as { alg?: unknown; kid?: unknown }
+  if (typeof alg !== 'string') return undefined
+  if (kid === undefined) return alg
+  return typeof kid === 'string' ? `${alg}\u0000${kid}` : undefined
 }
 
 /** Resolves a key from the set and remembers it; a header matching several keys is not kept. */
 async function resolveIn(set: KeySet, header: JWSHeaderParameters): Promise<CryptoKey> {
   const key = await set.resolve(header)
-  set.resolved.set(memoKey(header), key)
+  const memo = memoKey(header)
+  if (memo !== undefined) set.resolved.set(memo, key)
   return key
 }
 

@@ -22,8 +22,19 @@ export interface Verifier extends Authenticator {
 
 const B64URL = /^[A-Za-z0-9_-]*$/
 
+// Fatal, as jose's own decoder: a header with bytes that are not UTF-8 is refused, not repaired.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 function decodeJson(part: string): unknown {
-  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown
+  return JSON.parse(utf8.decode(Buffer.from(part, 'base64url'))) as unknown
+}
+
+/**
+ * The base64url alphabet without padding (RFC 7515 §2), in a length that encodes whole bytes:
+ * Buffer's decoder would drop a dangling last character that jose refuses.
+ */
+function isBase64url(part: string): boolean {
+  return B64URL.test(part) && part.length % 4 !== 1
 }
 
 /** A token that passed the structural and header checks, split into its parts. */
@@ -33,6 +44,15 @@ interface Checked {
   readonly signingInput: string
   readonly body: string
   readonly signature: string
+}
+
+/** A verified token as the token cache keeps it. */
+interface Verified {
+  readonly auth: AuthInfo
+  /** The key its signature verified with. */
+  readonly key: CryptoKey
+  /** Its payload segment, for the claim checks every request runs. */
+  readonly body: string
 }
 
 /** `{"alg":"none"}`: lets jose's claim-set validation run on a payload verified here. */
@@ -57,14 +77,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const config = resolveOptions(options)
   const { realm, logger } = config
   const metrics = telemetry()
-  const tokenCache = config.tokenCache > 0 ? new TokenCache(config.tokenCache) : undefined
+  const tokenCache = config.tokenCache > 0 ? new TokenCache<Verified>(config.tokenCache) : undefined
   const discover = discovery(config, metrics)
   const jwks = new JwksCache(config.jwks, {
     jwksUrl: discover,
     fetch: config.fetch,
     logger,
     telemetry: metrics,
-    now: Date.now,
+    now: () => Date.now(),
     onChange: () => tokenCache?.clear(),
   })
   const error = (
@@ -113,9 +133,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (
       head === '' ||
       body === '' ||
-      !B64URL.test(head) ||
-      !B64URL.test(body) ||
-      !B64URL.test(signature)
+      !isBase64url(head) ||
+      !isBase64url(body) ||
+      !isBase64url(signature)
     ) {
       throw error('PALISADE_JWT_MALFORMED', 'the bearer token is not base64url encoded')
     }
@@ -180,17 +200,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /**
    * Checks the signature with the key the JWKS holds for the header's `alg` and `kid` (the
-   * header's own key material is never used), then the claims. A key the cached set already
+   * header's own key material is never used) and returns that key. A key the cached set already
    * resolved comes back without a promise, so the hot path never waits on the event loop.
    */
-  async function verifySigned(checked: Checked): Promise<JWTPayload> {
-    let verified = false
+  async function verifySigned(checked: Checked): Promise<CryptoKey> {
+    let verified: CryptoKey | undefined
     try {
       let key = jwks.getKey(checked.header, () => {
         checkIssuer(checked.body)
       })
       if (key instanceof Promise) key = await key
-      verified = signatureVerifies(checked, key)
+      if (signatureVerifies(checked, key)) verified = key
     } catch (failure) {
       // A token without kid, when the set holds several keys of its type: try each.
       const candidates = failure as Partial<AsyncIterable<CryptoKey>> & {
@@ -202,12 +222,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
       )
         throw failure
       for await (const candidate of candidates as AsyncIterable<CryptoKey>) {
-        verified = signatureVerifies(checked, candidate)
-        if (verified) break
+        // A candidate that cannot verify this alg (an RSA key under 2048 bits) is passed over,
+        // as jose's iterator passes over keys it cannot import: the order of the set must not
+        // decide the answer.
+        try {
+          const { header, signingInput, signature } = checked
+          if (verifySignature(header.alg, candidate, signingInput, signature)) {
+            verified = candidate
+            break
+          }
+        } catch (mismatch) {
+          if (!(mismatch instanceof KeyMismatchError)) throw mismatch
+        }
       }
     }
-    if (!verified) throw error('PALISADE_JWT_BAD_SIGNATURE', 'the token signature does not verify')
-    return claimsOf(checked.body)
+    if (verified === undefined)
+      throw error('PALISADE_JWT_BAD_SIGNATURE', 'the token signature does not verify')
+    return verified
   }
 
   /**
@@ -218,6 +249,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
    */
   function claimsOf(body: string): JWTPayload {
     return UnsecuredJWT.decode(`${CLAIMS_ONLY_HEADER}.${body}.`, claimOptions).payload
+  }
+
+  /** `checkClaims`, on the claims of every token accepted, cached or not. */
+  function checkCustom(claims: Claims): void {
+    if (config.checkClaims === undefined) return
+    const problem = config.checkClaims(claims)
+    if (problem !== undefined)
+      throw error('PALISADE_JWT_CLAIM_INVALID', `the token's claims were refused: ${problem}`)
   }
 
   function mapFailure(failure: unknown): JwtError {
@@ -299,33 +338,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const span = metrics.tracer.startSpan('palisade.jwt.verify')
     try {
       const cacheKey = tokenCache === undefined ? undefined : TokenCache.key(token)
-      if (tokenCache !== undefined && cacheKey !== undefined) {
-        const cached = tokenCache.get(cacheKey, Date.now())
-        if (cached !== undefined) {
-          metrics.verifications.add(1, { outcome: 'ok', cached: true })
-          return cached
-        }
+      const cached = cacheKey === undefined ? undefined : tokenCache?.get(cacheKey, Date.now())
+      // A hit skips the signature and nothing else. Its key must be the one the key set gives
+      // for the header now (a lookup, which also starts a refresh that is due; after a refresh
+      // without that key, the token is verified in full and refused), and the claims are checked
+      // again, since time and checkClaims' answers move on.
+      if (cached !== undefined && jwks.resolvedKey(cached.auth.header) === cached.key) {
+        claimsOf(cached.body)
+        checkCustom(cached.auth.claims)
+        metrics.verifications.add(1, { outcome: 'ok', cached: true })
+        return cached.auth
       }
       const checked = precheck(token)
-      const payload = await verifySigned(checked)
+      const key = await verifySigned(checked)
       // jose hands out fresh objects: frozen in place rather than copied.
-      const claims = Object.freeze(payload) as Claims
-      if (config.checkClaims !== undefined) {
-        const problem = config.checkClaims(claims)
-        if (problem !== undefined)
-          throw error('PALISADE_JWT_CLAIM_INVALID', `the token's claims were refused: ${problem}`)
-      }
-      const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+      const claims = Object.freeze(claimsOf(checked.body)) as Claims
+      checkCustom(claims)
+      const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined
       const auth: AuthInfo = Object.freeze({
         disabled: false,
-        subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+        subject: typeof claims.sub === 'string' ? claims.sub : undefined,
         claims,
         header: Object.freeze(checked.header),
         scopes: Object.freeze(scopesOf(claims)),
         expiresAt,
       })
       if (tokenCache !== undefined && cacheKey !== undefined && expiresAt !== undefined) {
-        tokenCache.set(cacheKey, auth, Math.min(expiresAt, jwks.trustedUntil))
+        tokenCache.set(
+          cacheKey,
+          { auth, key, body: checked.body },
+          Math.min(expiresAt, jwks.trustedUntil),
+        )
       }
       metrics.verifications.add(1, { outcome: 'ok' })
       return auth
