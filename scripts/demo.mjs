@@ -6,6 +6,12 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startDevIssuer } from '@palisade/testing'
 
+// The demo is a development run, for the issuer in this process and the service it starts
+// alike: the dev issuer refuses a production-like environment, and the service is told the same.
+// An APP_ENV from the shell would win over NODE_ENV in both, so it is dropped.
+process.env.NODE_ENV = 'development'
+delete process.env.APP_ENV
+
 const once = process.argv.includes('--once')
 const main = fileURLToPath(new URL('../examples/express/dist/main.js', import.meta.url))
 /** @param {string} text */
@@ -30,7 +36,6 @@ const child = spawn(process.execPath, [main], {
   env: {
     ...process.env,
     ...issuer.env(),
-    NODE_ENV: 'development',
     PORT: String(port),
     HOST: '127.0.0.1',
     SHUTDOWN_DRAIN_MS: '0',

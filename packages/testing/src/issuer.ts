@@ -7,7 +7,13 @@ import { KeyRing } from './keys.js'
 import type { PublicJwk } from './keys.js'
 import { mintToken } from './mint.js'
 import type { MintContext, MintOptions } from './mint.js'
-import { checkAlgorithm, checkInteger, definedOptions, resolveIssuerOptions } from './options.js'
+import {
+  checkAlgorithm,
+  checkEnvironment,
+  checkInteger,
+  definedOptions,
+  resolveIssuerOptions,
+} from './options.js'
 import type { DevIssuerAlgorithm, DevIssuerOptions } from './options.js'
 
 /**
@@ -156,7 +162,12 @@ const garbage = '<!doctype html><title>502 Bad Gateway</title><h1>upstream unava
  * one key per algorithm, token minting, key rotation, failure injection, request counters and a
  * client-credentials `POST /token`. Keys live in memory only and are new on every start.
  *
- * @throws {TypeError} for an invalid option (the promise rejects), naming the option.
+ * It refuses to start in a production-like environment (unless `APP_ENV`, which wins, or
+ * `NODE_ENV` says `development`, `dev`, `local` or `test`) without `allowProductionLike: true`,
+ * because anyone who reaches it gets a token for any subject and scope.
+ *
+ * @throws {TypeError} for an invalid option (the promise rejects), naming the option, and in a
+ * production-like environment without `allowProductionLike: true`.
  * @throws {DevIssuerError} `PALISADE_TESTING_LISTEN_FAILED` when the port cannot be bound.
  * @example
  * ```ts
@@ -172,6 +183,7 @@ const garbage = '<!doctype html><title>502 Bad Gateway</title><h1>upstream unava
  */
 export async function startDevIssuer(options?: DevIssuerOptions): Promise<DevIssuer> {
   const resolved = resolveIssuerOptions(options)
+  checkEnvironment(resolved.allowProductionLike)
   const keys = new KeyRing()
   await keys.addAll(resolved.algorithms)
 

@@ -61,6 +61,15 @@ export interface DevIssuerOptions {
    * @default 300
    */
   jwksMaxAgeSeconds?: number | undefined
+  /**
+   * Start even in a production-like environment. The issuer hands out tokens for any subject
+   * and scope to anyone who asks, so by default it refuses to start unless `APP_ENV` (which
+   * wins) or `NODE_ENV` says `development`, `dev`, `local` or `test`; an unset environment is
+   * production-like. Set this only where a production-like environment is known to be a test
+   * bed, e.g. a benchmark harness on loopback.
+   * @default false
+   */
+  allowProductionLike?: boolean | undefined
 }
 
 export interface ResolvedIssuerOptions {
@@ -70,6 +79,7 @@ export interface ResolvedIssuerOptions {
   audience: string
   defaultTtlSeconds: number
   jwksMaxAgeSeconds: number
+  allowProductionLike: boolean
 }
 
 const issuerDefaults: ResolvedIssuerOptions = {
@@ -79,6 +89,7 @@ const issuerDefaults: ResolvedIssuerOptions = {
   audience: 'api',
   defaultTtlSeconds: 300,
   jwksMaxAgeSeconds: 300,
+  allowProductionLike: false,
 }
 
 /** Drops `undefined` values (so they mean "default") and refuses option names that do not exist. */
@@ -102,7 +113,15 @@ export function definedOptions(
 export function resolveIssuerOptions(options: unknown): ResolvedIssuerOptions {
   const given = definedOptions(options, 'startDevIssuer() options', Object.keys(issuerDefaults))
   const resolved = { ...issuerDefaults, ...given } as Record<keyof ResolvedIssuerOptions, unknown>
-  const { host, port, algorithms, audience, defaultTtlSeconds, jwksMaxAgeSeconds } = resolved
+  const {
+    host,
+    port,
+    algorithms,
+    audience,
+    defaultTtlSeconds,
+    jwksMaxAgeSeconds,
+    allowProductionLike,
+  } = resolved
   if (typeof host !== 'string' || !isLoopbackHostname(host)) {
     throw new TypeError(
       `"host" option must be a loopback host (127.x.x.x, ::1 or localhost), got ${describe(host)}`,
@@ -115,7 +134,50 @@ export function resolveIssuerOptions(options: unknown): ResolvedIssuerOptions {
   }
   checkInteger(defaultTtlSeconds, 'defaultTtlSeconds', 1)
   checkInteger(jwksMaxAgeSeconds, 'jwksMaxAgeSeconds', 0)
-  return { host, port, algorithms: [...algorithms], audience, defaultTtlSeconds, jwksMaxAgeSeconds }
+  if (typeof allowProductionLike !== 'boolean') {
+    throw new TypeError('"allowProductionLike" option must be a boolean')
+  }
+  return {
+    host,
+    port,
+    algorithms: [...algorithms],
+    audience,
+    defaultTtlSeconds,
+    jwksMaxAgeSeconds,
+    allowProductionLike,
+  }
+}
+
+const NON_PRODUCTION = new Set(['development', 'dev', 'local', 'test'])
+
+/**
+ * Refuses a production-like environment unless `allowProductionLike` is set: the issuer signs
+ * tokens for any subject and scope without authenticating the client.
+ */
+export function checkEnvironment(
+  allowProductionLike: boolean,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): void {
+  if (allowProductionLike) return
+  // The rule of every Palisade package, as @palisade/config's resolveEnvironment() applies it:
+  // APP_ENV wins over NODE_ENV, only development/dev/local/test relax a check, unset is
+  // production-like. Repeated here because @palisade/testing depends on @palisade/errors only.
+  const appEnv = env['APP_ENV']?.trim()
+  const nodeEnv = env['NODE_ENV']?.trim()
+  const [variable, name] =
+    appEnv !== undefined && appEnv !== ''
+      ? ['APP_ENV', appEnv]
+      : nodeEnv !== undefined && nodeEnv !== ''
+        ? ['NODE_ENV', nodeEnv]
+        : [undefined, undefined]
+  if (name !== undefined && NON_PRODUCTION.has(name.toLowerCase())) return
+  const reason =
+    variable === undefined
+      ? 'NODE_ENV and APP_ENV are unset'
+      : `${variable} is ${JSON.stringify(name)}`
+  throw new TypeError(
+    `startDevIssuer() refuses to start in a production-like environment (${reason}): it signs tokens for any subject and scope without authenticating the client. Set APP_ENV or NODE_ENV to development, dev, local or test, or pass "allowProductionLike: true" to start it anyway.`,
+  )
 }
 
 function checkAlgorithms(value: unknown): asserts value is readonly DevIssuerAlgorithm[] {

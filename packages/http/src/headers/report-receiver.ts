@@ -6,6 +6,9 @@ import {
   loggerOption,
   silentLogger,
 } from '@palisade/errors'
+import { ipKey } from '../rate-limit/keys.js'
+import { MemoryStore } from '../rate-limit/memory-store.js'
+import type { ConsumeOptions } from '../rate-limit/store.js'
 import { CspReportError } from './errors.js'
 
 /** A pino-compatible logger. */
@@ -60,6 +63,22 @@ export interface CspReportReceiverOptions {
    * @default 65536
    */
   readonly maxBytes?: number | undefined
+  /**
+   * Most log lines for the violations of one request (logged violations and callback failures
+   * together); the rest are counted in one summary line. One body may hold hundreds of reports.
+   * @default 10
+   */
+  readonly maxLoggedReports?: number | undefined
+  /**
+   * Requests accepted per client (its IP address, IPv6 grouped by /56) and window, in memory;
+   * over it the answer is 429 with `Retry-After`, before the body is read. `false` switches it
+   * off, e.g. when the application's own rate limiter covers the route.
+   * @default { limit: 100, windowMs: 60000 }
+   */
+  readonly rateLimit?:
+    | { readonly limit?: number | undefined; readonly windowMs?: number | undefined }
+    | false
+    | undefined
 }
 
 /** What an adapter hands to the receiver. */
@@ -67,6 +86,11 @@ export interface CspReportRequest {
   readonly method: string
   readonly contentType: string | undefined
   readonly contentLength?: string | undefined
+  /**
+   * The client address for the rate limit, as the framework resolved it (trust-proxy aware).
+   * When absent, the peer address of the body's socket is used when the body is a Node request.
+   */
+  readonly ip?: string | undefined
   /** The raw request body. */
   readonly body: AsyncIterable<Uint8Array> | Uint8Array | string | undefined
 }
@@ -89,6 +113,42 @@ export interface CspReportReceiver {
 
 const TYPE_URI = 'application/csp-report'
 const TYPE_TO = 'application/reports+json'
+
+// Metric attributes take only these values (and `other`): the directive comes from the client,
+// and every distinct value would be a new time series.
+const DIRECTIVES = new Set([
+  'base-uri',
+  'block-all-mixed-content',
+  'child-src',
+  'connect-src',
+  'default-src',
+  'fenced-frame-src',
+  'font-src',
+  'form-action',
+  'frame-ancestors',
+  'frame-src',
+  'img-src',
+  'manifest-src',
+  'media-src',
+  'navigate-to',
+  'object-src',
+  'plugin-types',
+  'prefetch-src',
+  'report-to',
+  'report-uri',
+  'require-trusted-types-for',
+  'sandbox',
+  'script-src',
+  'script-src-attr',
+  'script-src-elem',
+  'style-src',
+  'style-src-attr',
+  'style-src-elem',
+  'trusted-types',
+  'upgrade-insecure-requests',
+  'webrtc',
+  'worker-src',
+])
 
 function stripUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
@@ -258,12 +318,50 @@ export function cspReportErrorResponse(error: CspReportError): CspReportResponse
 
 const ACCEPTED: CspReportResponse = Object.freeze({ status: 204, headers: {}, body: undefined })
 
+function rateLimitOption(value: unknown): { limit: number; windowMs: number } | false {
+  if (value === false) return false
+  if (value !== undefined && !isObject(value)) {
+    throw new TypeError('"rateLimit" option must be false or an object')
+  }
+  const given = value ?? {}
+  for (const key of Object.keys(given)) {
+    if (key !== 'limit' && key !== 'windowMs') {
+      throw new TypeError(`"rateLimit.${key}" option is not known; use limit or windowMs`)
+    }
+  }
+  return {
+    limit: integerOption(given['limit'], 'rateLimit.limit', 100, 1),
+    windowMs: integerOption(given['windowMs'], 'rateLimit.windowMs', 60_000, 1),
+  }
+}
+
+/** The peer address of a Node request stream, for adapters that give no `ip`. */
+function peerAddress(body: CspReportRequest['body']): string | undefined {
+  if (typeof body !== 'object' || body instanceof Uint8Array) return undefined
+  const socket = (body as { socket?: { remoteAddress?: unknown } }).socket
+  return typeof socket?.remoteAddress === 'string' ? socket.remoteAddress : undefined
+}
+
+function tooManyReports(retryAfterMs: number): CspReportResponse {
+  return {
+    status: 429,
+    headers: {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    },
+    body: JSON.stringify({ error: 'too many reports' }),
+  }
+}
+
 /**
  * A framework-agnostic receiver for CSP violation reports: accepts `POST` bodies of type
  * `application/csp-report` and `application/reports+json` up to `maxBytes`, passes each
  * violation to `onReport` (or logs it at `warn` level), counts it in the
- * `palisade.http.csp.reports` metric and answers 204. Each adapter mounts it:
- * `cspReports()` in `@palisade/express`, `@palisade/fastify` and `@palisade/koa`.
+ * `palisade.http.csp.reports` metric and answers 204. One request writes at most
+ * `maxLoggedReports` log lines plus one summary, the metric's directive attribute is a known CSP
+ * directive name or `other`, and each client gets `rateLimit` requests per window (100 per
+ * minute by default; 429 with `Retry-After` beyond, before the body is read). Each adapter
+ * mounts it: `cspReports()` in `@palisade/express`, `@palisade/fastify` and `@palisade/koa`.
  *
  * @example
  * ```ts
@@ -278,27 +376,69 @@ const ACCEPTED: CspReportResponse = Object.freeze({ status: 204, headers: {}, bo
 export function createCspReportReceiver(options: CspReportReceiverOptions = {}): CspReportReceiver {
   if (!isObject(options)) throw new TypeError('CSP report receiver options must be an object')
   const maxBytes = integerOption(options.maxBytes, 'maxBytes', 65_536, 1)
+  const maxLogged = integerOption(options.maxLoggedReports, 'maxLoggedReports', 10, 0)
   const logger = loggerOption<ReportLogger>(options.logger, 'logger', silentLogger)
   const onReport: CspReportReceiverOptions['onReport'] = (options as CspReportReceiverOptions)
     .onReport
   if (onReport !== undefined) functionOption(onReport, 'onReport')
+  const rateLimit = rateLimitOption(options.rateLimit)
+  const limiter =
+    rateLimit === false
+      ? undefined
+      : {
+          // A report endpoint needs far fewer clients than an API: at most about 2.6 MB.
+          store: new MemoryStore({ maxKeys: 10_000, logger }),
+          options: { cost: 1, ...rateLimit, algorithm: 'fixed-window' } satisfies ConsumeOptions,
+        }
   const counter = metrics
     .getMeter('@palisade/http')
     .createCounter('palisade.http.csp.reports', { description: 'CSP violation reports received' })
 
-  const deliver = async (violation: CspViolation): Promise<void> => {
-    counter.add(1, {
-      'palisade.csp.directive': violation.effectiveDirective,
-      'palisade.csp.disposition': violation.disposition,
-    })
-    if (onReport === undefined) {
-      logger.warn({ violation }, 'CSP violation reported')
-      return
+  // Attribute objects are built once per directive and disposition, not per report.
+  const attributeSets = new Map<string, Readonly<Record<string, string>>>()
+  const attributesOf = (violation: CspViolation): Readonly<Record<string, string>> => {
+    const name = violation.effectiveDirective.toLowerCase()
+    const directive = DIRECTIVES.has(name) ? name : 'other'
+    const id = `${directive} ${violation.disposition}`
+    let attributes = attributeSets.get(id)
+    if (attributes === undefined) {
+      attributes = Object.freeze({
+        'palisade.csp.directive': directive,
+        'palisade.csp.disposition': violation.disposition,
+      })
+      attributeSets.set(id, attributes)
     }
-    try {
-      await onReport(violation)
-    } catch (error) {
-      logger.error({ err: error }, 'CSP report callback failed')
+    return attributes
+  }
+
+  const deliver = async (violations: readonly CspViolation[]): Promise<void> => {
+    let logged = 0
+    let notLogged = 0
+    for (const violation of violations) {
+      counter.add(1, attributesOf(violation))
+      let failure: unknown
+      if (onReport !== undefined) {
+        try {
+          await onReport(violation)
+          continue
+        } catch (error) {
+          failure = error
+        }
+      }
+      // One body can hold hundreds of reports: past the cap they are only counted.
+      if (logged >= maxLogged) {
+        notLogged++
+        continue
+      }
+      logged++
+      if (onReport === undefined) logger.warn({ violation }, 'CSP violation reported')
+      else logger.error({ err: failure }, 'CSP report callback failed')
+    }
+    if (notLogged > 0) {
+      logger.warn(
+        { code: 'PALISADE_HTTP_REPORTS_NOT_LOGGED', reports: violations.length, notLogged },
+        `${notLogged} more log lines for the CSP reports of this request were left out ("maxLoggedReports" is ${maxLogged})`,
+      )
     }
   }
 
@@ -311,6 +451,11 @@ export function createCspReportReceiver(options: CspReportReceiverOptions = {}):
             'PALISADE_HTTP_REPORT_METHOD',
             'CSP reports must be sent with POST',
           )
+        }
+        if (limiter !== undefined) {
+          const client = ipKey(request.ip ?? peerAddress(request.body)) ?? 'unknown'
+          const { allowed, retryAfterMs } = limiter.store.consume(client, limiter.options)
+          if (!allowed) return tooManyReports(retryAfterMs)
         }
         const type = mediaType(request.contentType)
         if (type !== TYPE_URI && type !== TYPE_TO) {
@@ -326,8 +471,7 @@ export function createCspReportReceiver(options: CspReportReceiverOptions = {}):
             `Content-Length header exceeds the ${maxBytes}-byte limit`,
           )
         }
-        const violations = parseCspReports(type, await readBody(request.body, maxBytes))
-        for (const violation of violations) await deliver(violation)
+        await deliver(parseCspReports(type, await readBody(request.body, maxBytes)))
         return ACCEPTED
       } catch (error) {
         if (error instanceof CspReportError) {
