@@ -28,6 +28,8 @@ type Start = (policy: SecurityHeadersPolicy, seen: CspViolation[]) => Promise<Se
 
 const OVERRIDE = { helmet: { xFrameOptions: false } } as const
 const REPORTS = { maxBytes: 2048 }
+/** The report endpoint behind the proxy: two reports a minute per client. */
+const PROXIED_LIMIT = { limit: 2, windowMs: 60_000 }
 
 /** The three services' URLs, and one close for all of them. */
 async function serveAll(servers: Server[]): Promise<Services> {
@@ -64,6 +66,7 @@ const startExpress: Start = async (policy, seen) => {
 
   const proxiedApp = express()
   proxiedApp.set('trust proxy', 'loopback')
+  proxiedApp.post('/csp-reports', cspReports({ ...REPORTS, rateLimit: PROXIED_LIMIT }))
   proxiedApp.use(securityHeaders())
   proxiedApp.get('/', (_req, res) => res.json({}))
 
@@ -93,6 +96,7 @@ const startFastify: Start = async (policy, seen) => {
 
   const proxiedApp = Fastify({ trustProxy: '127.0.0.1' })
   await proxiedApp.register(securityHeaders, {})
+  await proxiedApp.register(cspReports, { ...REPORTS, rateLimit: PROXIED_LIMIT })
   proxiedApp.get('/', () => Promise.resolve({}))
 
   const apps = [app, apiApp, proxiedApp]
@@ -143,6 +147,7 @@ const startKoa: Start = async (policy, seen) => {
   apiApp.use(apiRoutes.routes())
 
   const proxiedApp = new Koa<KoaState>({ proxy: true })
+  proxiedApp.use(cspReports({ ...REPORTS, rateLimit: PROXIED_LIMIT }))
   proxiedApp.use(securityHeaders())
   proxiedApp.use((ctx) => {
     ctx.body = {}
@@ -249,6 +254,22 @@ describe.each(frameworks)('security headers on %s', (_name, start) => {
       expect(seen).toEqual([
         expect.objectContaining({ documentUrl: 'http://127.0.0.1/page', blockedUrl: 'inline' }),
       ])
+    })
+
+    it('limits each client behind a trusted proxy on its own, by the address the proxy names', async () => {
+      const from = (ip: string) =>
+        fetch(`${services.proxied}/csp-reports`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/csp-report', 'x-forwarded-for': ip },
+          body: report,
+        }).then((response) => response.status)
+      expect([
+        await from('203.0.113.9'),
+        await from('203.0.113.9'),
+        await from('203.0.113.9'),
+      ]).toEqual([204, 204, 429])
+      // Another client behind the same proxy still has its own budget.
+      expect(await from('198.51.100.7')).toBe(204)
     })
 
     it('refuses oversized, mistyped and malformed bodies', async () => {

@@ -95,6 +95,8 @@ export function cspReports(options: CspReportReceiverOptions = {}): RequestHandl
         method: req.method,
         contentType: req.headers['content-type'],
         contentLength: req.headers['content-length'],
+        // The client as the app's trust proxy setting decides, for the receiver's rate limit.
+        ip: req.ip,
         body: req,
       })
       .then((response) => {

@@ -129,6 +129,8 @@ const reportsPlugin: FastifyPluginAsync<CspReportsPluginOptions> = async (fastif
       method: request.method,
       contentType: request.headers['content-type'],
       contentLength: request.headers['content-length'],
+      // The client as Fastify's trustProxy option decides, for the receiver's rate limit.
+      ip: request.ip,
       body: request.body as AsyncIterable<Uint8Array> | undefined,
     })
     return reply.code(response.status).headers(response.headers).send(response.body)

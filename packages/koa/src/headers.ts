@@ -113,6 +113,8 @@ export function cspReports(options: CspReportsOptions = {}): Middleware {
       method: ctx.method,
       contentType: ctx.get('content-type') || undefined,
       contentLength: ctx.get('content-length') || undefined,
+      // The client as app.proxy decides, for the receiver's rate limit.
+      ip: ctx.ip,
       body: ctx.req,
     })
     ctx.status = response.status
