@@ -33,6 +33,7 @@ export type RateLimitWarningCode =
   | 'PALISADE_RATE_LIMIT_DOUBLE_COUNT'
   | 'PALISADE_RATE_LIMIT_STORE_INIT_FAILED'
   | 'PALISADE_RATE_LIMIT_STORE_UNAVAILABLE'
+  | 'PALISADE_RATE_LIMIT_STORE_FULL'
 
 /**
  * A store call that failed, timed out, answered nonsense, or was not attempted because the
