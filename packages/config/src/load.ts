@@ -79,6 +79,8 @@ function fileFix(error: SecretsError, name: string): string {
     case 'PALISADE_SECRET_FILE_NOT_FOUND':
     case 'PALISADE_SECRET_FILE_IS_DIRECTORY':
       return `point ${name}_FILE to the file that holds the value`
+    case 'PALISADE_SECRET_FILE_NOT_REGULAR':
+      return `point ${name}_FILE to a regular file that holds the value (not a FIFO, device or /proc file)`
     case 'PALISADE_SECRET_FILE_UNREADABLE':
       return `make the file readable by the service's user`
     case 'PALISADE_SECRET_FILE_TOO_LARGE':

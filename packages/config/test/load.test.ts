@@ -315,6 +315,17 @@ describe('VAR_FILE', () => {
     expect(error.message).toContain(text)
   })
 
+  it('refuses a device or a FIFO, saying to point at a regular file', () => {
+    const error = refusal(() =>
+      parseConfig(schema, { env: { ...PROD, DB_PASSWORD_FILE: '/dev/zero' } }),
+    )
+    expect(brief(error.issues)).toEqual(['DB_PASSWORD:invalid:file'])
+    expect(error.message).toContain('is a character device, not a regular file')
+    expect(error.issues[0]!.fix).toBe(
+      'point DB_PASSWORD_FILE to a regular file that holds the value (not a FIFO, device or /proc file)',
+    )
+  })
+
   it('refuses VAR and VAR_FILE both set', () => {
     const error = refusal(() =>
       parseConfig(schema, {
