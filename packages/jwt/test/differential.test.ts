@@ -5,6 +5,7 @@ import type { JSONWebKeySet, JWTVerifyOptions } from 'jose'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Verifier, VerifierOptions } from '../src/index.js'
 import { JwtError, createVerifier } from '../src/index.js'
+import { ALL_ALGORITHMS } from './helpers.js'
 
 // Palisade verifies signatures with its own JWS code (node:crypto over the keys jose selects and
 // imports). Every token below goes through createVerifier().verify and through jose's jwtVerify
@@ -18,19 +19,7 @@ const NOW = 1_900_000_000
 const ISSUER = 'https://issuer'
 const AUDIENCE = 'api'
 const TOLERANCE = 5
-const ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]
+const ALGORITHMS = [...ALL_ALGORITHMS]
 
 /** A second configuration, for the checks that only run when asked. */
 const STRICT = { maxTokenAge: 60, typ: 'at+jwt', requiredClaims: ['sub'] }

@@ -42,3 +42,18 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** A base64url JSON segment. */
 export const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/** Every algorithm the verifier accepts, spelled as tokens carry them. */
+export const ALL_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const

@@ -69,11 +69,23 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
       )
     }
     if (!stats.isFile()) {
-      throw notRegular(`is ${kindOf(stats)}, not a regular file`, what, path, variable)
+      throw refusal(
+        'PALISADE_SECRET_FILE_NOT_REGULAR',
+        `is ${kindOf(stats)}, not a regular file`,
+        what,
+        path,
+        variable,
+      )
     }
     size = stats.size
     if (size > maxBytes)
-      throw tooLarge(`is ${size} bytes, more than the ${maxBytes} allowed`, what, path, variable)
+      throw refusal(
+        'PALISADE_SECRET_FILE_TOO_LARGE',
+        `is ${size} bytes, more than the ${maxBytes} allowed`,
+        what,
+        path,
+        variable,
+      )
     // Read one byte more than allowed, so that a file that grew since fstat is noticed.
     const buffer = Buffer.alloc(maxBytes + 1)
     let length = 0
@@ -88,11 +100,18 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
     closeSync(fd)
   }
   if (content.length > maxBytes) {
-    throw tooLarge(`grew past the ${maxBytes} bytes allowed while read`, what, path, variable)
+    throw refusal(
+      'PALISADE_SECRET_FILE_TOO_LARGE',
+      `grew past the ${maxBytes} bytes allowed while read`,
+      what,
+      path,
+      variable,
+    )
   }
   if (size === 0 && content.length > 0) {
     // procfs makes up its files' content when read and reports them as empty regular files.
-    throw notRegular(
+    throw refusal(
+      'PALISADE_SECRET_FILE_NOT_REGULAR',
       'holds more than the 0 bytes it reports, like a /proc file',
       what,
       path,
@@ -109,30 +128,24 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions = {}
   return value
 }
 
-function tooLarge(
-  problem: string,
-  what: string,
-  path: string,
-  variable: string | undefined,
-): SecretsError {
-  return new SecretsError(
-    'PALISADE_SECRET_FILE_TOO_LARGE',
-    `${what} (${path}) ${problem} for a secret`,
-    { variable, path },
-  )
-}
+// What follows the problem in each refusal's message.
+const FIX = {
+  PALISADE_SECRET_FILE_TOO_LARGE: ' for a secret',
+  PALISADE_SECRET_FILE_NOT_REGULAR: '; point it to the file that holds the value',
+} as const
 
-function notRegular(
+/** A refusal of what the path holds, naming the path and the variable, never the content. */
+function refusal(
+  code: keyof typeof FIX,
   problem: string,
   what: string,
   path: string,
   variable: string | undefined,
 ): SecretsError {
-  return new SecretsError(
-    'PALISADE_SECRET_FILE_NOT_REGULAR',
-    `${what} (${path}) ${problem}; point it to the file that holds the value`,
-    { variable, path },
-  )
+  return new SecretsError(code, `${what} (${path}) ${problem}${FIX[code]}`, {
+    variable,
+    path,
+  })
 }
 
 function fileError(
@@ -151,7 +164,13 @@ function fileError(
   }
   if (code === 'ENXIO') {
     // What open() says of a socket, or of a device whose driver is missing.
-    return notRegular('is a socket or a device, not a regular file', what, path, variable)
+    return refusal(
+      'PALISADE_SECRET_FILE_NOT_REGULAR',
+      'is a socket or a device, not a regular file',
+      what,
+      path,
+      variable,
+    )
   }
   if (code === 'EISDIR') {
     return new SecretsError(

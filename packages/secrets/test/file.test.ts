@@ -2,7 +2,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SecretsError, readSecretFile, resolveFileVariable } from '../src/index.js'
+import type { SecretsError } from '../src/index.js'
+import { readSecretFile, resolveFileVariable } from '../src/index.js'
+import { caught } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-secrets-'))
 afterAll(() => {
@@ -14,16 +16,6 @@ function file(name: string, content: string | Buffer): string {
   const path = join(dir, name)
   writeFileSync(path, content)
   return path
-}
-
-function caught(fn: () => unknown): SecretsError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof SecretsError) return error
-    throw error
-  }
-  throw new Error('expected a SecretsError')
 }
 
 describe('readSecretFile', () => {

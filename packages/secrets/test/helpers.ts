@@ -12,6 +12,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SecretsError, SecretsLoadError } from '../src/index.js'
 import type { SecretsLogger } from '../src/index.js'
 
 export function tempDir(prefix: string): string {
@@ -68,4 +69,26 @@ export function captureLogger(): { logger: SecretsLogger; lines: Captured[] } {
     lines,
     logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
   }
+}
+
+/** The SecretsError that `fn` throws; fails the test when it throws nothing or something else. */
+export function caught(fn: () => unknown): SecretsError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof SecretsError) return error
+    throw error
+  }
+  throw new Error('expected a SecretsError')
+}
+
+/** The SecretsLoadError that `promise` rejects with; fails the test otherwise. */
+export async function loadError(promise: Promise<unknown>): Promise<SecretsLoadError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof SecretsLoadError) return error
+    throw error
+  }
+  throw new Error('expected a SecretsLoadError')
 }

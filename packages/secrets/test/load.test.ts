@@ -11,7 +11,7 @@ import {
   loadSecrets,
 } from '../src/index.js'
 import type { SecretSource, Secrets, Secret } from '../src/index.js'
-import { captureLogger, kubeletWrite, tempDir } from './helpers.js'
+import { captureLogger, kubeletWrite, loadError, tempDir } from './helpers.js'
 
 const root = tempDir('load')
 chmodSync(root, 0o700)
@@ -25,16 +25,6 @@ function secretFile(name: string, content: string, mode = 0o600): string {
   writeFileSync(path, content)
   chmodSync(path, mode)
   return path
-}
-
-async function loadError(promise: Promise<unknown>): Promise<SecretsLoadError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof SecretsLoadError) return error
-    throw error
-  }
-  throw new Error('expected a SecretsLoadError')
 }
 
 describe('loadSecrets', () => {

@@ -7,15 +7,13 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
-  SecretsError,
-  SecretsLoadError,
   directorySource,
   envSource,
   fileSource,
   loadSecrets,
   readSecretFile,
 } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { caught, loadError, tempDir } from './helpers.js'
 
 const root = tempDir('special')
 const children: ChildProcess[] = []
@@ -44,26 +42,6 @@ function fifo(): string {
 function shell(script: string, path: string): void {
   const child = spawn('sh', ['-c', script, path], { stdio: 'ignore', detached: true })
   children.push(child)
-}
-
-function caught(fn: () => unknown): SecretsError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof SecretsError) return error
-    throw error
-  }
-  throw new Error('expected a SecretsError')
-}
-
-async function loadError(promise: Promise<unknown>): Promise<SecretsLoadError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof SecretsLoadError) return error
-    throw error
-  }
-  throw new Error('expected a SecretsLoadError')
 }
 
 /** A secrets directory whose `key` entry is a symlink to `target`. */
