@@ -612,3 +612,113 @@ describe.each(packages)('$name', (pkg) => {
     )
   })
 })
+
+// The adapters declare `express ^4.21 || ^5` and `koa ^2.15 || ^3`; the workspace and the
+// consumer above install the newest majors. This consumer installs the same tarballs with
+// Express 4 and Koa 2 and runs the conformance suites of @palisade/testing against both.
+const OLDEST_MAJORS = ['express@4', 'koa@2']
+
+const OLDEST_MAJORS_SERVICE = `
+import { createServer } from 'node:http'
+import express from 'express'
+import Koa from 'koa'
+import * as onExpress from '@palisade/express'
+import * as onKoa from '@palisade/koa'
+import { createHealth } from '@palisade/health'
+import { createVerifier } from '@palisade/jwt'
+import { conformanceCases, healthConformanceCases, startDevIssuer } from '@palisade/testing'
+
+const issuer = await startDevIssuer()
+const verifier = createVerifier({ issuer: issuer.issuer, audience: 'api', allowInsecureHttp: true })
+await verifier.ready()
+const health = createHealth({ trustLoopback: false })
+health.markStarted()
+
+const app = express()
+app.use(onExpress.healthRoutes(health))
+app.use('/api', onExpress.auth(verifier))
+app.get('/api/me', (req, res) => res.json({ subject: req.auth?.subject, scopes: req.auth?.scopes }))
+app.get('/api/admin', onExpress.requireScopes('admin'), (req, res) =>
+  res.json({ ok: true, subject: req.auth?.subject }),
+)
+
+const koa = new Koa()
+koa.use(onKoa.healthRoutes(health))
+const guard = onKoa.auth(verifier)
+const admin = onKoa.requireScopes('admin')
+koa.use(async (ctx, next) => {
+  if (ctx.path === '/api/me') {
+    await guard(ctx, async () => {
+      ctx.body = { subject: ctx.state.auth?.subject, scopes: ctx.state.auth?.scopes }
+    })
+  } else if (ctx.path === '/api/admin') {
+    await guard(ctx, () =>
+      admin(ctx, async () => {
+        ctx.body = { ok: true, subject: ctx.state.auth?.subject }
+      }),
+    )
+  } else await next()
+})
+const handle = koa.callback()
+
+const results = {}
+for (const [name, server] of [
+  [\`express \${(await import('express/package.json', { with: { type: 'json' } })).default.version}\`, createServer(app)],
+  [\`koa \${(await import('koa/package.json', { with: { type: 'json' } })).default.version}\`, createServer((req, res) => void handle(req, res))],
+]) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const baseUrl = \`http://127.0.0.1:\${server.address().port}\`
+  const failed = []
+  for (const c of conformanceCases) await c.run({ baseUrl, issuer }).catch((e) => failed.push(\`\${c.name}: \${e.message}\`))
+  for (const c of healthConformanceCases) await c.run({ baseUrl }).catch((e) => failed.push(\`health: \${c.name}: \${e.message}\`))
+  results[name] = { cases: conformanceCases.length + healthConformanceCases.length, failed }
+  server.closeAllConnections()
+  server.close()
+}
+await issuer.close()
+process.stdout.write(JSON.stringify(results))
+`
+
+describe('the oldest framework majors the adapters declare', () => {
+  let oldest: RunResult
+
+  beforeAll(async () => {
+    const dir = join(tmp, 'oldest-majors')
+    mkdirSync(dir)
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name: 'palisade-oldest-majors', private: true, type: 'module' }, null, 2)}\n`,
+    )
+    const install = await run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        ...[...tarballs.values()],
+        ...OLDEST_MAJORS,
+      ],
+      { cwd: dir, env: consumerEnv(), timeout: 540_000 },
+    )
+    if (install.code !== 0) throw new Error(`npm install failed\n${describeRun(install)}`)
+    writeFileSync(join(dir, 'service.mjs'), OLDEST_MAJORS_SERVICE)
+    oldest = await run('node', ['service.mjs'], {
+      cwd: dir,
+      env: { ...consumerEnv(), NODE_ENV: 'test' },
+    })
+  })
+
+  it('passes the conformance suites on Express 4 and Koa 2', () => {
+    expect(oldest.code, describeRun(oldest)).toBe(0)
+    const results = JSON.parse(oldest.stdout) as Record<string, { cases: number; failed: string[] }>
+    expect(Object.keys(results)).toEqual([
+      expect.stringMatching(/^express 4\./),
+      expect.stringMatching(/^koa 2\./),
+    ])
+    for (const result of Object.values(results)) {
+      expect(result.failed).toEqual([])
+      expect(result.cases).toBeGreaterThan(20)
+    }
+  })
+})
