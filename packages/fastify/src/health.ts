@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Health } from '@palisade/health'
+import { checkOptionNames } from '@palisade/errors'
+import { withoutFastifyKeys } from './headers.js'
 
 /** Options of the {@link palisadeHealth} plugin. */
 export interface PalisadeHealthOptions {
@@ -12,6 +14,9 @@ const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE',
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
 const plugin: FastifyPluginAsync<PalisadeHealthOptions> = async (fastify, options) => {
+  checkOptionNames(withoutFastifyKeys(options), ['health'], 'register(palisadeHealth)', {
+    replaces: ['@godaddy/terminus', 'lightship'],
+  })
   const health = (options as Partial<PalisadeHealthOptions> | undefined)?.health
   if (typeof (health as Partial<Health> | undefined)?.handle !== 'function') {
     throw new TypeError('"health" option must be what createHealth() from @palisade/health returns')

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { checkOptionNames } from '@palisade/errors'
 import { errorResponse, requireScopes as scopeCheck } from '@palisade/jwt'
 import type { AuthInfo, Authenticator, RequireScopesOptions } from '@palisade/jwt'
+import { withoutFastifyKeys } from './headers.js'
 
 /** Per-route authentication, in a route's `config.auth`. */
 export type RouteAuth =
@@ -31,6 +33,11 @@ export interface PalisadeFastifyOptions {
   readonly protectByDefault?: boolean | undefined
 }
 
+const PLUGIN_OPTIONS = Object.keys({
+  authenticator: true,
+  protectByDefault: true,
+} satisfies Record<keyof PalisadeFastifyOptions, true>)
+
 function send(reply: FastifyReply, error: unknown): FastifyReply {
   const { status, headers, body } = errorResponse(error)
   return reply.code(status).headers(headers).send(body)
@@ -57,6 +64,9 @@ function scopeCheckFor(
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
 const plugin: FastifyPluginAsync<PalisadeFastifyOptions> = async (fastify, options) => {
+  checkOptionNames(withoutFastifyKeys(options), PLUGIN_OPTIONS, 'register(palisade)', {
+    replaces: ['@fastify/jwt', 'express-oauth2-jwt-bearer'],
+  })
   const { authenticator } = options
   if (typeof (authenticator as Partial<Authenticator> | undefined)?.authenticate !== 'function') {
     throw new TypeError(

@@ -1,5 +1,11 @@
 import { HealthError, messageOf } from './errors.js'
-import { booleanOption, integerOption, isObject, stringOption } from '@palisade/errors'
+import {
+  booleanOption,
+  checkOptionNames,
+  integerOption,
+  isObject,
+  stringOption,
+} from '@palisade/errors'
 import type { HealthCheck } from './types.js'
 
 /** Options every built-in check takes. */
@@ -44,10 +50,34 @@ export interface CommonOptions {
   intervalMs: number
 }
 
+const COMMON_OPTIONS = Object.keys({
+  name: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+  intervalMs: true,
+} satisfies Record<keyof CheckOptions, true>)
+
+// Each built-in check by its default name: the factory named in errors and its own options.
+const CHECK_FACTORIES: Readonly<Record<string, readonly [string, readonly string[]]>> = {
+  postgresql: ['postgresCheck()', []],
+  redis: ['redisCheck()', []],
+  http: ['httpCheck()', ['fetch']],
+  mysql: ['mysqlCheck()', []],
+  rabbitmq: ['amqpCheck()', ['exchange']],
+  nats: ['natsCheck()', []],
+  mqtt: ['mqttCheck()', ['topic']],
+  eventloop: ['eventLoopDelayCheck()', ['maxDelayMs']],
+  heap: ['heapCheck()', ['maxPercent', 'maxBytes']],
+  disk: ['diskCheck()', ['path', 'minFreeBytes', 'minFreePercent']],
+}
+
 /** Validates the options every built-in check takes; `createHealth()` checks the combination. */
 export function common(options: unknown, name: string): CommonOptions {
   if (options === undefined) options = {}
   if (!isObject(options)) throw new TypeError('"options" must be an object')
+  const [factory, own] = CHECK_FACTORIES[name] ?? [`the ${name} check`, []]
+  checkOptionNames(options, [...COMMON_OPTIONS, ...own], factory)
   return {
     name: stringOption(options['name'], 'name', name),
     critical: booleanOption(options['critical'], 'critical', true),

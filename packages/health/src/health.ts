@@ -5,6 +5,7 @@ import type { BatchObservableCallback, ObservableGauge } from '@opentelemetry/ap
 import { HealthError, messageOf, outputOf } from './errors.js'
 import {
   booleanOption,
+  checkOptionNames,
   functionOption,
   integerOption,
   isLoopbackAddress,
@@ -205,9 +206,20 @@ const DEFAULT_PATHS: Readonly<Record<ProbeKind, string>> = {
   startup: '/startupz',
 }
 
+const HEALTH_OPTIONS = Object.keys({
+  checks: true,
+  logger: true,
+  eventLoopDelayThresholdMs: true,
+  paths: true,
+  detailsToken: true,
+  trustLoopback: true,
+} satisfies Record<keyof HealthOptions, true>)
+const REPLACES = ['@godaddy/terminus', 'lightship'] as const
+
 function normalizePaths(value: unknown): Readonly<Record<ProbeKind, string>> {
   if (value === undefined) return DEFAULT_PATHS
   if (!isObject(value)) throw new TypeError('"paths" option must be an object')
+  checkOptionNames(value, Object.keys(DEFAULT_PATHS), 'createHealth()', { path: 'paths' })
   const paths = { ...DEFAULT_PATHS }
   for (const kind of Object.keys(DEFAULT_PATHS) as ProbeKind[]) {
     const path = stringOption(value[kind], `paths.${kind}`, DEFAULT_PATHS[kind])
@@ -294,6 +306,7 @@ const METHOD_NOT_ALLOWED: HealthResponse = Object.freeze({
  */
 export function createHealth(options: HealthOptions = {}): Health {
   if (!isObject(options)) throw new TypeError('"options" must be an object')
+  checkOptionNames(options, HEALTH_OPTIONS, 'createHealth()', { replaces: REPLACES })
   const checksOption: unknown = options.checks ?? []
   if (!Array.isArray(checksOption)) throw new TypeError('"checks" option must be an array')
   const checks = checksOption.map((value, index) => normalizeCheck(value, index))

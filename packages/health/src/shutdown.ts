@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { HealthError, messageOf } from './errors.js'
 import type { Health } from './health.js'
 import {
+  checkOptionNames,
   functionOption,
   integerOption,
   isObject,
@@ -94,9 +95,27 @@ async function within(hook: Required<ShutdownHook>): Promise<void> {
   }
 }
 
+const SHUTDOWN_OPTIONS = Object.keys({
+  health: true,
+  drainMs: true,
+  timeoutMs: true,
+  hooks: true,
+  signals: true,
+  logger: true,
+  exit: true,
+  close: true,
+} satisfies Record<keyof GracefulShutdownOptions, true>)
+const HOOK_OPTIONS = Object.keys({
+  name: true,
+  run: true,
+  timeoutMs: true,
+} satisfies Record<keyof ShutdownHook, true>)
+const REPLACES = ['@godaddy/terminus', 'lightship'] as const
+
 function normalizeHook(value: unknown, index: number): Required<ShutdownHook> {
   const at = `hooks[${index}]`
   if (!isObject(value)) throw new TypeError(`"${at}" option must be a { name, run } object`)
+  checkOptionNames(value, HOOK_OPTIONS, 'gracefulShutdown()', { path: at })
   if (value['name'] === undefined) {
     throw new TypeError(`"${at}.name" option must be a non-empty string`)
   }
@@ -151,6 +170,7 @@ export function gracefulShutdown(
     throw new TypeError('"server" argument must be a Node http.Server or https.Server')
   }
   if (!isObject(options)) throw new TypeError('"options" must be an object')
+  checkOptionNames(options, SHUTDOWN_OPTIONS, 'gracefulShutdown()', { replaces: REPLACES })
   const healthOption: unknown = options.health
   if (
     healthOption !== undefined &&

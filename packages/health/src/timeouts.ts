@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { integerOption, isObject } from '@palisade/errors'
+import { checkOptionNames, integerOption, isObject } from '@palisade/errors'
 
 /** Options of {@link serverTimeouts} and {@link applyServerTimeouts}. */
 export interface ServerTimeoutOptions {
@@ -39,12 +39,12 @@ export interface ServerTimeouts {
   readonly connectionsCheckingInterval: number
 }
 
-const OPTIONS = new Set([
-  'keepAliveTimeoutMs',
-  'headersTimeoutMs',
-  'requestTimeoutMs',
-  'checkIntervalMs',
-])
+const OPTIONS = Object.keys({
+  keepAliveTimeoutMs: true,
+  headersTimeoutMs: true,
+  requestTimeoutMs: true,
+  checkIntervalMs: true,
+} satisfies Record<keyof ServerTimeoutOptions, true>)
 
 /**
  * Computes the server timeouts for a service behind a load balancer: a keep-alive timeout above
@@ -61,13 +61,7 @@ const OPTIONS = new Set([
  */
 export function serverTimeouts(options: ServerTimeoutOptions = {}): ServerTimeouts {
   if (!isObject(options)) throw new TypeError('"options" must be an object')
-  for (const name of Object.keys(options)) {
-    if (!OPTIONS.has(name)) {
-      throw new TypeError(
-        `unknown option "${name}" in serverTimeouts(); known: ${[...OPTIONS].join(', ')}`,
-      )
-    }
-  }
+  checkOptionNames(options, OPTIONS, 'serverTimeouts()')
   const keepAliveTimeout = integerOption(
     options.keepAliveTimeoutMs,
     'keepAliveTimeoutMs',

@@ -182,7 +182,10 @@ describe('CSP report receiver rate limit', () => {
     [true, '"rateLimit" option must be false or an object'],
     [{ limit: 0 }, '"rateLimit.limit" option must be a positive integer'],
     [{ windowMs: 1.5 }, '"rateLimit.windowMs" option must be a positive integer'],
-    [{ max: 5 }, '"rateLimit.max" option is not known; use limit or windowMs'],
+    [
+      { max: 5 },
+      `unknown option "rateLimit.max" in createCspReportReceiver(): did you mean "rateLimit.limit"? (express-rate-limit's max is Palisade's limit)`,
+    ],
   ])('refuses rateLimit %j', (rateLimit, message) => {
     expect(() =>
       createCspReportReceiver({ rateLimit } as unknown as CspReportReceiverOptions),

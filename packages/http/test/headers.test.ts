@@ -242,7 +242,19 @@ describe('overrides', () => {
       'Cache-Control': 'private',
     })
     expect(() => app.withOverrides({ preset: 'api' } as never)).toThrow(
-      new TypeError('"preset" is not a known security header option'),
+      new TypeError(
+        `unknown option "preset" in the route's security header overrides; known: ${[
+          'helmet',
+          'permissionsPolicy',
+          'cacheControl',
+          'reportUri',
+          'reportGroup',
+          'reportTo',
+          'nonce',
+          'hsts',
+          'removeHeaders',
+        ].join(', ')}`,
+      ),
     )
   })
 
@@ -266,16 +278,22 @@ describe('overrides', () => {
 describe('option validation', () => {
   it.each([
     [{ preset: 'html' }, '"preset" option must be "api" or "web"'],
-    [{ presett: 'web' }, '"presett" is not a known security header option'],
+    [
+      { presett: 'web' },
+      'unknown option "presett" in createSecurityHeaders(): did you mean "preset"?',
+    ],
     [
       { helmet: { hsts: false } },
-      '"helmet.hsts" is a legacy alias: use "helmet.strictTransportSecurity"',
+      `unknown option "helmet.hsts" in createSecurityHeaders(): did you mean "helmet.strictTransportSecurity"? (helmet's hsts is Palisade's helmet.strictTransportSecurity)`,
     ],
     [
       { helmet: { frameguard: true } },
-      '"helmet.frameguard" is a legacy alias: use "helmet.xFrameOptions"',
+      `unknown option "helmet.frameguard" in createSecurityHeaders(): did you mean "helmet.xFrameOptions"? (helmet's frameguard is Palisade's helmet.xFrameOptions)`,
     ],
-    [{ helmet: { xFrameOption: true } }, '"helmet.xFrameOption" is not a helmet option'],
+    [
+      { helmet: { xFrameOption: true } },
+      'unknown option "helmet.xFrameOption" in createSecurityHeaders(): did you mean "helmet.xFrameOptions"?',
+    ],
     [
       { helmet: { xFrameOptions: 'deny' } },
       '"helmet.xFrameOptions" option must be a boolean or an object',

@@ -553,7 +553,10 @@ describe('options', () => {
       '"storeErrorLogIntervalMs" option must be a non-negative integer',
     ],
     [{ limit: 1, validate: 'no' }, '"validate" option must be a boolean or an object'],
-    [{ limit: 1, validate: { nope: true } }, '"validate.nope" option is not a known validation'],
+    [
+      { limit: 1, validate: { nope: true } },
+      'unknown option "validate.nope" in createRateLimiter(); known: trustProxy',
+    ],
     [{ limit: 1, validate: { ip: 1 } }, '"validate.ip" option must be a boolean'],
     [{ limit: 1, logger: console.log }, '"logger" option must be a pino-compatible logger'],
     [

@@ -1,4 +1,4 @@
-import { isLoopbackHostname } from '@palisade/errors'
+import { checkOptionNames, isLoopbackHostname, isObject } from '@palisade/errors'
 import type { JwksOptions } from './jwks.js'
 import { jwksDefaults } from './jwks.js'
 import { isSupportedAlgorithm } from './signature.js'
@@ -76,6 +76,28 @@ export interface ResolvedOptions {
   readonly fetch: typeof globalThis.fetch
 }
 
+const VERIFIER_OPTIONS = Object.keys({
+  issuer: true,
+  audience: true,
+  jwksUrl: true,
+  algorithms: true,
+  allowInsecureHttp: true,
+  clockTolerance: true,
+  maxTokenAge: true,
+  requiredClaims: true,
+  typ: true,
+  checkClaims: true,
+  maxTokenBytes: true,
+  cookie: true,
+  realm: true,
+  jwks: true,
+  tokenCache: true,
+  logger: true,
+  fetch: true,
+} satisfies Record<keyof VerifierOptions, true>)
+const VERIFIER = 'createVerifier()'
+const REPLACES = ['express-oauth2-jwt-bearer', '@fastify/jwt'] as const
+
 function fail(message: string): never {
   throw new TypeError(message)
 }
@@ -135,6 +157,9 @@ function positive(name: string, value: unknown, integer = true): void {
 export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof (options as unknown) !== 'object' || (options as unknown) === null)
     fail('options must be an object')
+  checkOptionNames(options as object as Record<string, unknown>, VERIFIER_OPTIONS, VERIFIER, {
+    replaces: REPLACES,
+  })
   const allowInsecureHttp = options.allowInsecureHttp ?? false
   if (typeof allowInsecureHttp !== 'boolean') fail('"allowInsecureHttp" option must be a boolean')
   const issuer = checkEndpoint('issuer', options.issuer, allowInsecureHttp)
@@ -194,9 +219,13 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof realm !== 'string' || realm === '' || /["\\\r\n]/.test(realm))
     fail('"realm" option must be a non-empty string without quotes')
   const jwks = { ...jwksDefaults }
+  if (options.jwks !== undefined && !isObject(options.jwks)) fail('"jwks" option must be an object')
+  checkOptionNames(options.jwks ?? {}, Object.keys(jwksDefaults), VERIFIER, {
+    path: 'jwks',
+    replaces: REPLACES,
+  })
   for (const [key, value] of Object.entries(options.jwks ?? {})) {
     if (value === undefined) continue
-    if (!(key in jwksDefaults)) fail(`"jwks.${key}" is not a JWKS option`)
     if (key === 'refreshAhead') {
       if (typeof value !== 'number' || value <= 0 || value > 1)
         fail('"jwks.refreshAhead" option must be a number above 0 and at most 1')
@@ -214,6 +243,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (options.tokenCache !== undefined && options.tokenCache !== false) {
     if (typeof (options.tokenCache as unknown) !== 'object')
       fail('"tokenCache" option must be false or { max }')
+    checkOptionNames(options.tokenCache, ['max'], VERIFIER, { path: 'tokenCache' })
     tokenCache = options.tokenCache.max ?? 10_000
     positive('tokenCache.max', tokenCache)
   }

@@ -363,7 +363,7 @@ describe('verifier options', () => {
       { jwks: { refreshAhead: 2 } },
       '"jwks.refreshAhead" option must be a number above 0 and at most 1',
     ],
-    [{ jwks: { nope: 1 } }, '"jwks.nope" is not a JWKS option'],
+    [{ jwks: { nope: 1 } }, 'unknown option "jwks.nope" in createVerifier()'],
     [{ tokenCache: { max: 0 } }, '"tokenCache.max" option must be a positive integer'],
   ])('refuses %j when created', (override, message) => {
     expect(() =>

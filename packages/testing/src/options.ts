@@ -1,4 +1,4 @@
-import { isLoopbackHostname } from '@palisade/errors'
+import { checkOptionNames, isLoopbackHostname } from '@palisade/errors'
 
 /**
  * A signing algorithm the dev issuer can create keys for.
@@ -100,11 +100,9 @@ export function definedOptions(
 ): Record<string, unknown> {
   if (value === undefined) return {}
   if (!isPlainObject(value)) throw new TypeError(`${what} must be an object`)
+  checkOptionNames(value, known, what)
   const result: Record<string, unknown> = {}
   for (const [key, option] of Object.entries(value)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`unknown option "${key}" in ${what}; known: ${known.join(', ')}`)
-    }
     if (option !== undefined) result[key] = option
   }
   return result

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import helmet from 'helmet'
 import type { HelmetOptions } from 'helmet'
-import { isObject } from '@palisade/errors'
+import { checkOptionNames, isObject } from '@palisade/errors'
 import { OWASP_PERMISSIONS_POLICY, serializePermissionsPolicy } from './permissions-policy.js'
 
 /** The two built-in header sets: `api` for JSON APIs, `web` for pages rendered by the service. */
@@ -186,28 +186,28 @@ const HELMET_KEYS = [
 ] as const
 type HelmetKey = (typeof HELMET_KEYS)[number]
 
-const HELMET_ALIASES: Readonly<Record<string, string>> = {
-  hsts: 'strictTransportSecurity',
-  noSniff: 'xContentTypeOptions',
-  dnsPrefetchControl: 'xDnsPrefetchControl',
-  ieNoOpen: 'xDownloadOptions',
-  frameguard: 'xFrameOptions',
-  permittedCrossDomainPolicies: 'xPermittedCrossDomainPolicies',
-  hidePoweredBy: 'xPoweredBy',
-  xssFilter: 'xXssProtection',
-}
-
-const OVERRIDE_KEYS = new Set([
-  'helmet',
-  'permissionsPolicy',
-  'cacheControl',
-  'reportUri',
-  'reportGroup',
-  'reportTo',
-  'nonce',
-  'hsts',
-  'removeHeaders',
-])
+const OVERRIDE_KEYS = Object.keys({
+  helmet: true,
+  permissionsPolicy: true,
+  cacheControl: true,
+  reportUri: true,
+  reportGroup: true,
+  reportTo: true,
+  nonce: true,
+  hsts: true,
+  removeHeaders: true,
+} satisfies Record<keyof SecurityHeadersOverrides, true>)
+const OPTION_KEYS = ['preset', ...OVERRIDE_KEYS]
+const HELMET_OPTION_KEYS = ['contentSecurityPolicy', ...HELMET_KEYS]
+const CSP_KEYS = Object.keys({
+  directives: true,
+  useDefaults: true,
+  reportOnly: true,
+} satisfies Record<keyof ContentSecurityPolicyOverrides, true>)
+// helmet's legacy aliases (`hsts`, `frameguard`, ...) are refused with their canonical name, so
+// that merging stays unambiguous.
+const HELMET: { readonly replaces: readonly ['helmet'] } = { replaces: ['helmet'] }
+const ROUTE = "the route's security header overrides"
 
 type Directives = ReadonlyMap<string, readonly string[]>
 
@@ -305,17 +305,14 @@ function mergeCsp(
   presetDirectives: Directives,
   value: unknown,
   option: string,
+  what: string,
 ): Settings['csp'] {
   if (value === false) return false
   if (value === true) return { directives: presetDirectives, reportOnly: false }
   if (!isObject(value)) {
     throw new TypeError(`"${option}" option must be a boolean or an object`)
   }
-  for (const key of Object.keys(value)) {
-    if (key !== 'directives' && key !== 'useDefaults' && key !== 'reportOnly') {
-      throw new TypeError(`"${option}.${key}" is not a known option`)
-    }
-  }
+  checkOptionNames(value, CSP_KEYS, what, { path: option })
   const { directives, useDefaults, reportOnly } = value
   if (useDefaults !== undefined && typeof useDefaults !== 'boolean') {
     throw new TypeError(`"${option}.useDefaults" option must be a boolean`)
@@ -379,32 +376,24 @@ function reportUriOption(value: unknown): string | undefined {
 function applyOverrides(settings: Settings, overrides: unknown, allowPreset: boolean): Settings {
   if (overrides === undefined) return settings
   if (!isObject(overrides)) throw new TypeError('security header options must be an object')
-  for (const key of Object.keys(overrides)) {
-    if (!OVERRIDE_KEYS.has(key) && !(allowPreset && key === 'preset')) {
-      throw new TypeError(`"${key}" is not a known security header option`)
-    }
-  }
+  const what = allowPreset ? 'createSecurityHeaders()' : ROUTE
+  checkOptionNames(overrides, allowPreset ? OPTION_KEYS : OVERRIDE_KEYS, what, HELMET)
   const o = overrides as SecurityHeadersOptions
   let next: Settings = settings
   if (o.helmet !== undefined) {
     if (!isObject(o.helmet)) throw new TypeError('"helmet" option must be an object')
+    checkOptionNames(o.helmet, HELMET_OPTION_KEYS, what, { ...HELMET, path: 'helmet' })
     const helmetSettings: Record<string, unknown> = { ...next.helmet }
     let csp = next.csp
     for (const [key, value] of Object.entries(o.helmet)) {
       if (value === undefined) continue
-      const alias = HELMET_ALIASES[key]
-      if (alias !== undefined) {
-        throw new TypeError(`"helmet.${key}" is a legacy alias: use "helmet.${alias}"`)
-      }
       if (key === 'contentSecurityPolicy') {
-        csp = mergeCsp(csp, next.presetDirectives, value, 'helmet.contentSecurityPolicy')
-      } else if ((HELMET_KEYS as readonly string[]).includes(key)) {
+        csp = mergeCsp(csp, next.presetDirectives, value, 'helmet.contentSecurityPolicy', what)
+      } else {
         if (typeof value !== 'boolean' && !isObject(value)) {
           throw new TypeError(`"helmet.${key}" option must be a boolean or an object`)
         }
         helmetSettings[key] = value
-      } else {
-        throw new TypeError(`"helmet.${key}" is not a helmet option`)
       }
     }
     next = { ...next, helmet: helmetSettings, csp }

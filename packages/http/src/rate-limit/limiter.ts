@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   booleanOption,
+  checkOptionNames,
   functionOption,
   integerOption,
   isObject,
@@ -325,16 +326,54 @@ export interface RateLimiter<Req = unknown> {
 }
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
+// Every option name, checked against the interface by the compiler so that none is missed.
+const RATE_LIMIT_OPTIONS = Object.keys({
+  policies: true,
+  limit: true,
+  windowMs: true,
+  algorithm: true,
+  name: true,
+  store: true,
+  key: true,
+  subject: true,
+  ipv6Subnet: true,
+  cost: true,
+  skip: true,
+  headers: true,
+  legacyHeaders: true,
+  partitionKey: true,
+  partitionKeySecret: true,
+  onStoreError: true,
+  storeTimeoutMs: true,
+  circuitBreakerThreshold: true,
+  circuitBreakerCooldownMs: true,
+  storeErrorLogIntervalMs: true,
+  validate: true,
+  logger: true,
+} satisfies Record<keyof RateLimitOptions, true>)
+const POLICY_OPTIONS = Object.keys({
+  name: true,
+  limit: true,
+  windowMs: true,
+  algorithm: true,
+} satisfies Record<keyof RateLimitPolicyOptions, true>)
+const ROUTE_OPTIONS = Object.keys({
+  cost: true,
+  policies: true,
+} satisfies Record<keyof RouteRateLimitOptions, true>)
+const ERL = ['express-rate-limit'] as const
+const ROUTE = "the route's rate-limit options"
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/
 const usedStores = new WeakSet<object>()
 
-function policiesOption(value: unknown, name: string): RateLimitPolicy[] {
+function policiesOption(value: unknown, name: string, what: string): RateLimitPolicy[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw new TypeError(`"${name}" option must be a non-empty array of policies`)
   }
   const seen = new Set<string>()
   return value.map((item: unknown, index) => {
     if (!isObject(item)) throw new TypeError(`"${name}[${index}]" option must be an object`)
+    checkOptionNames(item, POLICY_OPTIONS, what, { path: `${name}[${index}]`, replaces: ERL })
     const policyName = item['name']
     if (typeof policyName !== 'string' || !NAME.test(policyName)) {
       throw new TypeError(
@@ -402,10 +441,7 @@ function validationsOption(value: unknown): Record<string, boolean> {
     return Object.fromEntries(keys.map((key) => [key, value ?? true]))
   }
   if (!isObject(value)) throw new TypeError('"validate" option must be a boolean or an object')
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key))
-      throw new TypeError(`"validate.${key}" option is not a known validation`)
-  }
+  checkOptionNames(value, keys, 'createRateLimiter()', { path: 'validate' })
   return Object.fromEntries(
     keys.map((key) => [key, booleanOption(value[key], `validate.${key}`, true)]),
   )
@@ -517,6 +553,7 @@ export function createRateLimiter<Req = unknown>(
   options: RateLimitOptions<Req> = {},
 ): RateLimiter<Req> {
   if (!isObject(options)) throw new TypeError('"options" argument must be an object')
+  checkOptionNames(options, RATE_LIMIT_OPTIONS, 'createRateLimiter()', { replaces: ERL })
   const defined = Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as Record<string, unknown>
@@ -526,7 +563,7 @@ export function createRateLimiter<Req = unknown>(
     if (shorthand.length > 0) {
       throw new TypeError(`"${shorthand[0]!}" option cannot be combined with "policies"`)
     }
-    policies = policiesOption(defined['policies'], 'policies')
+    policies = policiesOption(defined['policies'], 'policies', 'createRateLimiter()')
   } else {
     // Shorthand options are checked under their own names.
     const name = stringOption(defined['name'], 'name', 'default')
@@ -1011,10 +1048,11 @@ export function createRateLimiter<Req = unknown>(
   const route = (overrides: RouteRateLimitOptions<Req>): RateLimitRoute => {
     if (!isObject(overrides))
       throw new TypeError('"rateLimit" route option must be an object or false')
+    checkOptionNames(overrides, ROUTE_OPTIONS, ROUTE, { path: 'rateLimit', replaces: ERL })
     const list =
       overrides.policies === undefined
         ? undefined
-        : policiesOption(overrides.policies, 'rateLimit.policies')
+        : policiesOption(overrides.policies, 'rateLimit.policies', ROUTE)
     if (list !== undefined) checkPolicies(list, 'rateLimit.policies')
     return { policies: list, cost: costOption(overrides.cost, 'rateLimit.cost') }
   }

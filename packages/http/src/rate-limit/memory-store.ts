@@ -1,4 +1,10 @@
-import { integerOption, isObject, loggerOption, silentLogger } from '@palisade/errors'
+import {
+  checkOptionNames,
+  integerOption,
+  isObject,
+  loggerOption,
+  silentLogger,
+} from '@palisade/errors'
 import { consumeFixedWindow, consumeGcra, expiresAt } from './algorithms.js'
 import type { KeyState } from './algorithms.js'
 import type { RateLimitLogger } from './limiter.js'
@@ -40,6 +46,12 @@ export interface MemoryStoreOptions {
   readonly logger?: RateLimitLogger | undefined
 }
 
+const MEMORY_STORE_OPTIONS = Object.keys({
+  sweepIntervalMs: true,
+  maxKeys: true,
+  logger: true,
+} satisfies Record<keyof MemoryStoreOptions, true>)
+
 // While full, a new key triggers a sweep for expired keys at most this often, so that a flood
 // of new keys costs one pass over the store per second rather than one per request.
 const FULL_SWEEP_INTERVAL_MS = 1000
@@ -74,6 +86,7 @@ export class MemoryStore implements RateLimitStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     if (!isObject(options)) throw new TypeError('"options" argument must be an object')
+    checkOptionNames(options, MEMORY_STORE_OPTIONS, 'new MemoryStore()')
     this.#sweepIntervalMs = integerOption(options.sweepIntervalMs, 'sweepIntervalMs', 60_000, 1)
     this.#maxKeys = integerOption(options.maxKeys, 'maxKeys', 100_000, 1)
     this.#logger = loggerOption<RateLimitLogger>(options.logger, 'logger', silentLogger)

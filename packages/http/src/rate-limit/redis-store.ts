@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { isObject, stringOption } from '@palisade/errors'
+import { checkOptionNames, isObject, stringOption } from '@palisade/errors'
 import { RateLimitError } from './errors.js'
 import type {
   ClientRateLimitInfo,
@@ -64,6 +64,12 @@ export interface RedisStoreOptions {
    */
   readonly prefix?: string | undefined
 }
+
+const REDIS_STORE_OPTIONS = Object.keys({
+  client: true,
+  sendCommand: true,
+  prefix: true,
+} satisfies Record<keyof RedisStoreOptions, true>)
 
 // One script for every operation, so that each request costs one round trip (EVALSHA) and the
 // NOSCRIPT fallback has one script to reload. Times for GCRA come from the Redis server (TIME),
@@ -213,6 +219,7 @@ export class RedisStore implements RateLimitStore {
 
   constructor(options: RedisStoreOptions) {
     if (!isObject(options)) throw new TypeError('"options" argument must be an object')
+    checkOptionNames(options, REDIS_STORE_OPTIONS, 'new RedisStore()')
     this.#send = sendCommandOf(options)
     this.prefix = stringOption(options.prefix, 'prefix', 'palisade:rl:')
   }
