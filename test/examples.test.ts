@@ -369,16 +369,22 @@ describe.each(EXAMPLES)('the %s example', (name) => {
       expect(stderr()).toContain('SERVER_KEEP_ALIVE_TIMEOUT_MS')
     })
 
-    it('exits 1 with one line on stderr when the issuer cannot be reached', async () => {
+    it('exits 69 with a short report on stderr when the issuer cannot be reached', async () => {
       const port = await freePort()
+      const issuerUrl = `http://127.0.0.1:${await freePort()}`
       const { exited, stderr, stdout } = launch({
         ...baseEnv(),
         PORT: String(port),
-        AUTH_ISSUER: `http://127.0.0.1:${await freePort()}`,
+        AUTH_ISSUER: issuerUrl,
       })
-      expect(await exited).toBe(1)
-      expect(stderr().trim().split('\n')).toHaveLength(1)
-      expect(stderr()).toContain('AUTH_ISSUER')
+      expect(await exited).toBe(69)
+      const lines = stderr().trim().split('\n')
+      expect(lines.length).toBeLessThanOrEqual(4)
+      expect(lines[0]).toMatch(/^Startup refused: the identity provider could not be reached/)
+      expect(stderr()).toContain(`${issuerUrl}/.well-known/openid-configuration`)
+      expect(stderr()).toContain('connection refused (ECONNREFUSED)')
+      expect(stderr()).toMatch(/fix: .*AUTH_ISSUER/)
+      expect(stderr()).not.toMatch(/^\s+at /m)
       expect(stdout()).not.toContain('listening on')
     })
   })

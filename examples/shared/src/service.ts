@@ -24,6 +24,7 @@ import {
 import type { Config } from '@palisade/config'
 import { MemoryStore, RedisStore } from '@palisade/http'
 import type { RateLimitOptions, RateLimitStore, SecurityHeadersOptions } from '@palisade/http'
+import { reportStartupFailure } from '@palisade/errors'
 import { authEnvSchema, authFromConfig, oncePerRequest } from '@palisade/jwt'
 import type { AuthInfo, Authenticator, Logger, RequestLike } from '@palisade/jwt'
 
@@ -205,7 +206,7 @@ export interface Service {
 
 /**
  * Reads the configuration (exit 78 naming every problem), builds the authenticator and waits
- * for the identity provider's keys (exit 1 when it cannot be reached), and prepares the
+ * for the identity provider's keys (a short report and exit 69 when it cannot be reached), and prepares the
  * PostgreSQL pool, the optional Redis client and their health checks. Nothing here prints a
  * secret.
  */
@@ -228,11 +229,9 @@ export async function createService(): Promise<Service> {
     await auth.ready()
     starting = false
   } catch (error) {
-    line(
-      2,
-      `startup failed: the signing keys of AUTH_ISSUER=${config.AUTH_ISSUER ?? ''} could not be loaded: ${messageOf(error)}`,
-    )
-    process.exit(1)
+    // What was fetched, the URL, the cause and the fix; exit 69 (EX_UNAVAILABLE), or 78 when the
+    // identity provider answers but not as configured.
+    reportStartupFailure(error)
   }
 
   const pool =

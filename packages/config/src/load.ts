@@ -10,9 +10,27 @@ import { formatReport, formatWarnings } from './report.js'
 import type { Config, ConfigSchema, ParseContext } from './spec.js'
 import { extensionOf } from './spec.js'
 
-/** A pino-compatible logger; only `warn` is used. */
+/**
+ * A pino-compatible logger: `warn` receives tolerated problems; `error`, when there is one, also
+ * receives the report of a refused configuration that {@link loadConfig} prints before exiting.
+ */
 export interface ConfigLogger {
   warn: (object: Record<string, unknown>, message: string) => void
+  error?: ((object: Record<string, unknown>, message: string) => void) | undefined
+}
+
+function loggerOf(value: unknown): ConfigLogger | undefined {
+  if (value === undefined) return undefined
+  const logger = value as Partial<Record<string, unknown>> | null
+  if (
+    typeof value !== 'object' ||
+    logger === null ||
+    typeof logger['warn'] !== 'function' ||
+    (logger['error'] !== undefined && typeof logger['error'] !== 'function')
+  ) {
+    throw new TypeError('"logger" option must be a pino-compatible logger with warn (and error)')
+  }
+  return value as ConfigLogger
 }
 
 /** Options of {@link parseConfig}. */
@@ -22,7 +40,10 @@ export interface ParseConfigOptions {
    * @default process.env
    */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
-  /** Receives one warning per tolerated problem in a non-production environment. */
+  /**
+   * Receives one warning per tolerated problem in a non-production environment and, from
+   * {@link loadConfig}, the report of a refused configuration at `error` level.
+   */
   readonly logger?: ConfigLogger | undefined
 }
 
@@ -122,6 +143,7 @@ export function parseConfig<const S extends ConfigSchema>(
   if (typeof (schema as unknown) !== 'object' || (schema as unknown) === null) {
     throw new TypeError('schema must be an object of variable specs')
   }
+  const logger = loggerOf(options.logger)
   const env = options.env ?? process.env
   const environment = resolveEnvironment(env)
   const issues: ConfigIssue[] = []
@@ -277,7 +299,7 @@ export function parseConfig<const S extends ConfigSchema>(
     throw new ConfigError('PALISADE_CONFIG_INVALID', formatReport(issues, environment), issues)
   }
   for (const warning of warnings) {
-    options.logger?.warn(
+    logger?.warn(
       { variable: warning.variable, rule: warning.rule, code: 'PALISADE_CONFIG_WEAK' },
       `${warning.variable} ${warning.message}; ${warning.fix} (refused in production)`,
     )
@@ -297,8 +319,8 @@ export function parseConfig<const S extends ConfigSchema>(
 
 /**
  * Like {@link parseConfig}, for a service's entry point: when the configuration is refused it
- * prints the redacted report to stderr and exits with code 78 (EX_CONFIG), so the orchestrator
- * sees a configuration failure, not a crash. In a non-production environment, tolerated
+ * prints the redacted report to stderr (and to `logger.error` when a logger is given) and exits
+ * with code 78 (EX_CONFIG), so the orchestrator sees a configuration failure, not a crash. In a non-production environment, tolerated
  * problems are printed to stderr as warnings unless a `logger` is given.
  *
  * @example
@@ -320,20 +342,21 @@ export function loadConfig<const S extends ConfigSchema>(
   if (!Number.isInteger(exitCode) || exitCode < 1 || exitCode > 255) {
     throw new TypeError('"exitCode" option must be an integer from 1 to 255')
   }
+  const logger = loggerOf(options.logger)
   let config: Config<S>
   try {
     config = parseConfig(schema, options)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     writeSync(2, `${error.message}\n`)
+    // Issues hold no values, so the structured fields are as safe as the report.
+    const fields = { code: error.code, exitCode, issues: error.issues }
+    if (logger?.error !== undefined) logger.error(fields, error.message)
+    else logger?.warn(fields, error.message)
     process.exit(exitCode)
   }
   const description = descriptions.get(config)
-  if (
-    options.logger === undefined &&
-    description !== undefined &&
-    description.warnings.length > 0
-  ) {
+  if (logger === undefined && description !== undefined && description.warnings.length > 0) {
     writeSync(2, `${formatWarnings(description.warnings, description.environment)}\n`)
   }
   return config

@@ -26,7 +26,8 @@ export type SecurityHeadersPluginOptions =
 // Keys Fastify itself may leave on plugin options.
 const FASTIFY_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
-function withoutFastifyKeys(options: object): Record<string, unknown> {
+/** A plugin's own options, without the keys Fastify's register() takes for itself. */
+export function withoutFastifyKeys(options: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !FASTIFY_KEYS.has(key)))
 }
 
@@ -102,7 +103,7 @@ export const securityHeaders = fp(headersPlugin, {
   name: '@palisade/fastify/security-headers',
 })
 
-/** Options of the CSP report plugin. */
+/** Options of the CSP report plugin; `logger` defaults to `fastify.log`. */
 export interface CspReportsPluginOptions extends CspReportReceiverOptions {
   /**
    * Path of the `POST` route, the policy's `reportUri`.
@@ -118,7 +119,8 @@ const reportsPlugin: FastifyPluginAsync<CspReportsPluginOptions> = async (fastif
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new TypeError('"path" option must be a path starting with "/"')
   }
-  const receiver = createCspReportReceiver(rest)
+  // Without a logger of its own, reports and failures go where the application's logs go.
+  const receiver = createCspReportReceiver({ ...rest, logger: rest.logger ?? fastify.log })
   // The receiver checks the media type and the size itself, as on Express and Koa.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, payload, done) => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createRateLimiter } from '@palisade/http'
+import { withoutFastifyKeys } from './headers.js'
 import type {
   RateLimitDecision,
   RateLimitOptions,
@@ -26,7 +27,8 @@ declare module 'fastify' {
 }
 
 /**
- * Options of the Palisade Fastify rate-limit plugin: those of `createRateLimiter`.
+ * Options of the Palisade Fastify rate-limit plugin: those of `createRateLimiter`; `logger`
+ * defaults to `fastify.log`.
  *
  * @example
  * ```ts
@@ -37,7 +39,11 @@ export type PalisadeFastifyRateLimitOptions = RateLimitOptions<FastifyRequest>
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
 const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fastify, options) => {
-  const limiter = createRateLimiter<FastifyRequest>(options)
+  // Without a logger of its own, the plugin's warnings go where the application's logs go.
+  const limiter = createRateLimiter<FastifyRequest>({
+    ...withoutFastifyKeys(options),
+    logger: options.logger ?? fastify.log,
+  })
   const compiled = new WeakMap<object, RateLimitRoute>()
   const routeOf = (config: RouteRateLimit | undefined): RateLimitRoute | false | undefined => {
     if (config === undefined) return undefined

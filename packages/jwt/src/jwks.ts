@@ -1,5 +1,13 @@
 import { SpanStatusCode } from '@opentelemetry/api'
 import { createLocalJWKSet } from 'jose'
+import {
+  EXIT_CONFIG,
+  EXIT_UNAVAILABLE,
+  describeNetworkFailure,
+  redactCredentials,
+  startupFailureOf,
+  withStartupProblems,
+} from '@palisade/errors'
 import type { CryptoKey, JWSHeaderParameters, JSONWebKeySet } from 'jose'
 import type { Telemetry } from './telemetry.js'
 import type { Logger } from './types.js'
@@ -45,6 +53,181 @@ export class KeySourceError extends Error {
   override name = 'KeySourceError'
 }
 
+/** What went wrong with one request, before it is told with the URL and a fix. */
+type Failure =
+  | { readonly kind: 'network'; readonly error: unknown }
+  | { readonly kind: 'timeout'; readonly timeoutMs: number }
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'content'; readonly cause: string; readonly error?: unknown }
+  | { readonly kind: 'size'; readonly cause: string }
+  | { readonly kind: 'document'; readonly cause: string; readonly fix: string }
+
+/** A request's failure while it is under way; {@link fetchJson} tells it with URL and fix. */
+class RequestFailure extends Error {
+  readonly failure: Failure
+  constructor(failure: Failure) {
+    super(failure.kind)
+    this.failure = failure
+  }
+}
+
+// The fetches of startup, as an operator names them and the setting that decides each URL.
+const ENDPOINTS: Readonly<Record<string, { noun: string; setting: string }>> = {
+  JWKS: { noun: 'JWKS', setting: 'the jwksUrl option (AUTH_JWKS_URL)' },
+  'OpenID discovery': {
+    noun: 'OpenID discovery document',
+    setting: 'the issuer option (AUTH_ISSUER)',
+  },
+}
+
+function endpointOf(what: string): { noun: string; setting: string } {
+  return ENDPOINTS[what] ?? { noun: what, setting: 'the issuer and jwksUrl options' }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
+}
+
+/** The cause in plain words, the fix, and whether retrying later may help. */
+function explain(
+  what: string,
+  url: string,
+  failure: Failure,
+): { cause: string; fix: string; unavailable: boolean } {
+  const { noun, setting } = endpointOf(what)
+  const host = hostOf(url)
+  const discovery = noun === 'OpenID discovery document'
+  switch (failure.kind) {
+    case 'timeout':
+      return {
+        cause: `no answer within ${failure.timeoutMs} ms`,
+        fix: `check that ${host} is up and reachable from this host (firewall, proxy), or raise the jwks.timeoutMs option`,
+        unavailable: true,
+      }
+    case 'status': {
+      const { status } = failure
+      if (status === 404 || status === 410) {
+        return {
+          cause: `HTTP ${status}`,
+          fix: discovery
+            ? `correct ${setting}: the discovery document must be served at <issuer>/.well-known/openid-configuration; or set the jwksUrl option (AUTH_JWKS_URL)`
+            : `correct ${setting}, or the jwks_uri of the discovery document`,
+          unavailable: false,
+        }
+      }
+      if (status >= 500) {
+        return {
+          cause: `HTTP ${status}`,
+          fix: `the identity provider at ${host} is failing: check its health and logs`,
+          unavailable: true,
+        }
+      }
+      return {
+        cause: `HTTP ${status}`,
+        fix: `the ${noun} must be public and served with 200 by the identity provider: check ${setting} and any proxy in front of ${host}`,
+        unavailable: false,
+      }
+    }
+    case 'content':
+      return {
+        cause: failure.cause,
+        fix: `point ${setting} at the identity provider itself, not at a web page or a proxy's login page`,
+        unavailable: false,
+      }
+    case 'document':
+      return { cause: failure.cause, fix: failure.fix, unavailable: false }
+    case 'size':
+      return {
+        cause: failure.cause,
+        fix: `check ${setting}, or raise the jwks.maxResponseBytes option`,
+        unavailable: false,
+      }
+    case 'network': {
+      const { kind, reason } = describeNetworkFailure(failure.error)
+      switch (kind) {
+        case 'refused':
+          return {
+            cause: reason,
+            fix: `start the identity provider at ${host}, or correct ${setting}`,
+            unavailable: true,
+          }
+        case 'dns':
+          return {
+            cause: reason,
+            fix: `correct the host name in ${setting}, or the DNS of this host`,
+            unavailable: true,
+          }
+        case 'timeout':
+          return {
+            cause: reason,
+            fix: `check that ${host} is up and reachable from this host (firewall, proxy)`,
+            unavailable: true,
+          }
+        case 'tls':
+          return {
+            cause: reason,
+            fix: `use the scheme the server speaks in ${setting} (http:// only on loopback, with allowInsecureHttp / AUTH_ALLOW_INSECURE_HTTP), or fix its TLS setup`,
+            unavailable: false,
+          }
+        case 'certificate':
+          return {
+            cause: reason,
+            fix: `correct the host name in ${setting}, or make Node trust the server's certificate authority (NODE_EXTRA_CA_CERTS)`,
+            unavailable: false,
+          }
+        case 'redirect':
+          return {
+            cause: reason,
+            fix: `set ${setting} to the URL the redirect points to`,
+            unavailable: false,
+          }
+        default:
+          return {
+            cause: reason,
+            fix: `check that the identity provider at ${host} is up and answers HTTP`,
+            unavailable: true,
+          }
+      }
+    }
+  }
+}
+
+/**
+ * The error an operator reads: what was fetched, the URL, the cause in plain words and the fix,
+ * on one line, with the original error as `cause` and the same as a startup problem.
+ */
+function describedError(what: string, url: string, failure: Failure): KeySourceError {
+  const { noun } = endpointOf(what)
+  const source = redactCredentials(url)
+  const { cause, fix, unavailable } = explain(what, url, failure)
+  const original =
+    failure.kind === 'network' || failure.kind === 'content' ? failure.error : undefined
+  const error = new KeySourceError(
+    `${noun} at ${source}: ${cause}; fix: ${fix}`,
+    original === undefined ? undefined : { cause: original },
+  )
+  return withStartupProblems(
+    error,
+    unavailable
+      ? 'the identity provider could not be reached'
+      : 'the identity provider does not answer as configured',
+    [{ what: noun, source, cause, fix }],
+    unavailable ? EXIT_UNAVAILABLE : EXIT_CONFIG,
+  )
+}
+
+/**
+ * A discovery document that was fetched but cannot be used (another issuer, no usable
+ * `jwks_uri`), told like a failed fetch.
+ */
+export function discoveryError(url: string, cause: string, fix: string): KeySourceError {
+  return describedError('OpenID discovery', url, { kind: 'document', cause, fix })
+}
+
 interface KeySet {
   readonly resolve: ReturnType<typeof createLocalJWKSet>
   /** Keys already resolved from this set, by alg and kid (all jose's selection looks at). */
@@ -77,9 +260,10 @@ export async function readLimited(
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel()
-    throw new KeySourceError(
-      `${what} response is ${declared} bytes, more than the ${limit} allowed`,
-    )
+    throw new RequestFailure({
+      kind: 'size',
+      cause: `${what} response is ${declared} bytes, more than the ${limit} allowed`,
+    })
   }
   if (response.body === null) return ''
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
@@ -96,7 +280,10 @@ export async function readLimited(
       size += value.byteLength
       if (size > limit) {
         await reader.cancel()
-        throw new KeySourceError(`${what} response is more than the ${limit} bytes allowed`)
+        throw new RequestFailure({
+          kind: 'size',
+          cause: `${what} response is more than the ${limit} bytes allowed`,
+        })
       }
       chunks.push(value)
     }
@@ -129,15 +316,19 @@ export async function fetchJson(
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      const timedOut = new KeySourceError(
-        `${options.what} request timed out after ${options.timeoutMs} ms`,
-      )
+      const timedOut = new RequestFailure({ kind: 'timeout', timeoutMs: options.timeoutMs })
       controller.abort(timedOut)
       reject(timedOut)
     }, options.timeoutMs)
   })
   try {
     return await Promise.race([exchange(fetch, url, options, controller.signal), deadline])
+  } catch (error) {
+    throw describedError(
+      options.what,
+      url,
+      error instanceof RequestFailure ? error.failure : { kind: 'network', error },
+    )
   } finally {
     clearTimeout(timer)
   }
@@ -158,18 +349,18 @@ async function exchange(
     })
   } catch (error) {
     if (signal.aborted) throw signal.reason
-    throw new KeySourceError(`${options.what} request failed`, { cause: error })
+    throw new RequestFailure({ kind: 'network', error })
   }
   if (response.status !== 200) {
     await response.body?.cancel()
-    throw new KeySourceError(`${options.what} answered HTTP ${response.status}`)
+    throw new RequestFailure({ kind: 'status', status: response.status })
   }
   let text: string
   try {
     text = await readLimited(response, options.maxResponseBytes, options.what, signal)
   } catch (error) {
-    if (error instanceof KeySourceError) throw error
-    throw new KeySourceError(`${options.what} response could not be read`, { cause: error })
+    if (error instanceof RequestFailure || signal.aborted) throw error
+    throw new RequestFailure({ kind: 'network', error })
   }
   try {
     return {
@@ -178,7 +369,13 @@ async function exchange(
       cacheControl: response.headers.get('cache-control'),
     }
   } catch (error) {
-    throw new KeySourceError(`${options.what} response is not JSON`, { cause: error })
+    // The media type tells an HTML login page or error page from a broken document.
+    const type = response.headers.get('content-type')?.split(';', 1)[0]?.trim()
+    throw new RequestFailure({
+      kind: 'content',
+      cause: `not JSON${type === undefined || type === '' ? '' : ` (${type})`}`,
+      error,
+    })
   }
 }
 
@@ -324,7 +521,12 @@ export class JwksCache {
     const { tracer, jwksFetches } = this.#source.telemetry
     return tracer.startActiveSpan('palisade.jwt.jwks.fetch', async (span) => {
       try {
-        const url = await this.#source.jwksUrl()
+        let url: string
+        try {
+          url = await this.#source.jwksUrl()
+        } catch (error) {
+          throw asDiscoveryError(error)
+        }
         const { json, text, cacheControl } = await fetchJson(this.#source.fetch, url, {
           timeoutMs: this.#options.timeoutMs,
           maxResponseBytes: this.#options.maxResponseBytes,
@@ -334,7 +536,11 @@ export class JwksCache {
         try {
           resolve = createLocalJWKSet(json as JSONWebKeySet)
         } catch (error) {
-          throw new KeySourceError('JWKS response is not a JSON Web Key Set', { cause: error })
+          throw describedError('JWKS', url, {
+            kind: 'content',
+            cause: 'not a JSON Web Key Set (no "keys" array of keys)',
+            error,
+          })
         }
         const now = this.#source.now()
         const { minCacheMaxAgeMs, maxCacheMaxAgeMs, cacheMaxAgeMs, staleIfErrorMs } = this.#options
@@ -387,6 +593,29 @@ export class JwksCache {
 }
 
 const noop = (): void => undefined
+
+/**
+ * A discovery failure told without the discovery document's URL (its checks of the document
+ * run outside this module) still reaches the startup report, with the fix that fits them.
+ */
+function asDiscoveryError(error: unknown): unknown {
+  if (startupFailureOf(error) !== undefined) return error
+  const message = error instanceof Error ? error.message : String(error)
+  const failure = new KeySourceError(message, { cause: error })
+  return withStartupProblems(
+    failure,
+    'the identity provider does not answer as configured',
+    [
+      {
+        what: 'OpenID discovery document',
+        source: "the issuer's /.well-known/openid-configuration",
+        cause: message,
+        fix: 'make the issuer option (AUTH_ISSUER) exactly the issuer the discovery document names, and its jwks_uri an https URL',
+      },
+    ],
+    EXIT_CONFIG,
+  )
+}
 
 /**
  * Where a resolved key is remembered: by alg and kid, telling an absent kid from an empty one.

@@ -274,7 +274,7 @@ describe('JWKS cache', () => {
       logger,
     })
     await expect(verifier.ready()).rejects.toMatchObject({ code: 'PALISADE_JWT_JWKS_UNAVAILABLE' })
-    expect(lines[0]?.message).toContain('unusable jwks_uri')
+    expect(lines[0]?.message).toContain('its jwks_uri is unusable')
   })
 
   it('does not follow redirects', async () => {

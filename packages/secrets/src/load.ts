@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events'
 import {
+  EXIT_CONFIG,
+  EXIT_UNAVAILABLE,
   booleanOption,
   integerOption,
   isObject,
   loggerOption,
   silentLogger,
+  withStartupProblems,
 } from '@palisade/errors'
 import type { Counter } from '@opentelemetry/api'
-import type { SecretProblem } from './errors.js'
+import type { SecretProblem, SecretsErrorCode } from './errors.js'
 import { SecretsError, SecretsLoadError, asSecretsError } from './errors.js'
 import { productionLike } from './environment.js'
 import { checkSecretFilePermissions } from './permissions.js'
@@ -518,6 +521,74 @@ class LoadedSecrets<Name extends string>
   }
 }
 
+// The fix of each problem loadSecrets() reports, by code. Codes that reach it only on reload
+// (RELOAD_FAILED, STALE) or as the whole report (LOAD_FAILED) fall back to checking the source.
+const FIXES: Partial<Record<SecretsErrorCode, string>> = {
+  PALISADE_SECRET_CONFLICT: 'set either the variable or its _FILE variant, not both',
+  PALISADE_SECRET_FILE_NOT_FOUND:
+    'mount the secret at this path, or point the source at the file that holds it',
+  PALISADE_SECRET_FILE_IS_DIRECTORY:
+    'point the source at the file that holds the value, not its directory',
+  PALISADE_SECRET_FILE_NOT_REGULAR:
+    'point the source at a regular file that holds the value (not a FIFO, device or /proc file)',
+  PALISADE_SECRET_FILE_UNREADABLE: "make the file readable by the service's user",
+  PALISADE_SECRET_FILE_TOO_LARGE: 'point the source at a file that holds only the value',
+  PALISADE_SECRET_FILE_PERMISSIONS:
+    'chmod 0400 the file (0440 with allowGroupRead) and keep its directories not world-writable',
+  PALISADE_SECRET_EMPTY: 'write the value into the source',
+  PALISADE_SECRET_INVALID: 'replace the value with one the validate function accepts',
+  PALISADE_SECRET_SOURCE_FAILED:
+    'check that the source is reachable; the error in the log holds the detail',
+  PALISADE_SECRET_VAULT_SEALED:
+    'unseal Vault (vault operator unseal), or point VAULT_ADDR at an unsealed node',
+  PALISADE_SECRET_VAULT_FORBIDDEN:
+    'give the token a policy that allows read on this path, or use a token that is valid (VAULT_TOKEN)',
+  PALISADE_SECRET_VAULT_AUTH_FAILED:
+    "check the Vault login: its role, credentials and auth mount, and the auth method's configuration in Vault",
+  PALISADE_SECRET_VAULT_NOT_FOUND:
+    'write the secret at this path in Vault, or correct the mount and path options',
+  PALISADE_SECRET_VAULT_KEY_NOT_FOUND:
+    'add the key to the secret in Vault, or correct the key option',
+  PALISADE_SECRET_VAULT_TIMEOUT:
+    'check that Vault is up and reachable from this host (firewall, proxy), or raise the timeoutMs option',
+  PALISADE_SECRET_VAULT_UNREACHABLE: 'start Vault, or correct the address option (VAULT_ADDR)',
+  PALISADE_SECRET_VAULT_ERROR: "check Vault's health and logs",
+  PALISADE_SECRET_AWS_NOT_FOUND: 'create the secret in AWS Secrets Manager, or correct its id',
+  PALISADE_SECRET_AWS_ERROR: "check the AWS credentials, region and this host's network access",
+}
+
+// A backend that may answer after a restart: the orchestrator should retry (69), not page for
+// a settings change (78).
+const UNAVAILABLE = new Set<SecretsErrorCode>([
+  'PALISADE_SECRET_SOURCE_FAILED',
+  'PALISADE_SECRET_VAULT_SEALED',
+  'PALISADE_SECRET_VAULT_TIMEOUT',
+  'PALISADE_SECRET_VAULT_UNREACHABLE',
+  'PALISADE_SECRET_VAULT_ERROR',
+  'PALISADE_SECRET_AWS_ERROR',
+])
+
+/** Attaches the startup report of a failed load: one entry per secret, never a value. */
+function withReport(error: SecretsLoadError): SecretsLoadError {
+  const problems = error.problems.map((p) => ({
+    what: `secret ${p.secret}`,
+    source: p.source,
+    cause: `${p.message} [${p.code}]`,
+    fix:
+      p.code === 'PALISADE_SECRET_MISSING'
+        ? `provide ${p.secret} in one of its sources: set its variable, or mount or write its file`
+        : (FIXES[p.code] ?? 'check the source'),
+  }))
+  const unavailable = error.problems.some((p) => UNAVAILABLE.has(p.code))
+  const count = problems.length === 1 ? '1 secret' : `${problems.length} secrets`
+  return withStartupProblems(
+    error,
+    `${count} could not be loaded`,
+    problems,
+    unavailable ? EXIT_UNAVAILABLE : EXIT_CONFIG,
+  )
+}
+
 async function closeAll(sources: readonly SecretSource[]): Promise<void> {
   await Promise.allSettled(sources.map(async (source) => source.close?.()))
 }
@@ -638,7 +709,7 @@ export async function loadSecrets<const Spec extends Record<string, SecretSpec>>
   }
   if (problems.length > 0) {
     await closeAll(sources)
-    throw new SecretsLoadError(problems)
+    throw withReport(new SecretsLoadError(problems))
   }
   for (const entry of entries.values()) {
     logger.debug({ secret: entry.name, source: entry.source.location }, 'secret loaded')

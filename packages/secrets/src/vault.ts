@@ -1,4 +1,5 @@
 import {
+  describeNetworkFailure,
   integerOption,
   isLoopbackHostname,
   isObject,
@@ -251,10 +252,9 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
           { source: `${base}/v1/${path}`, cause: error },
         )
       }
-      const code = (error as { cause?: { code?: unknown } }).cause?.code
       throw new SecretsError(
         'PALISADE_SECRET_VAULT_UNREACHABLE',
-        `Vault at ${base} is unreachable for ${what}${typeof code === 'string' ? ` (${code})` : ''}`,
+        `Vault at ${base} is unreachable for ${what}: ${describeNetworkFailure(error).reason}`,
         { source: `${base}/v1/${path}`, cause: error },
       )
     }
