@@ -32,8 +32,9 @@ interface CodeInfo {
   readonly description: string
 }
 
-// What a client is told. Descriptions are generic on purpose: no key ids, no expected issuer or
-// audience, no library internals; the detail stays in `cause` and the logs.
+// What a client is told, and every JwtError's `message`. Descriptions are generic on purpose: no
+// key ids, no expected issuer or audience, no library internals; the detail stays in `detail`,
+// `cause` and the logs.
 const CODES: Readonly<Record<JwtErrorCode, CodeInfo>> = {
   PALISADE_JWT_MISSING: {
     status: 401,
@@ -159,24 +160,33 @@ function quote(value: string): string {
 
 /**
  * A token or request refused by Palisade, with everything an adapter needs to answer per
- * RFC 6750: `status`, `headers` (the `WWW-Authenticate: Bearer ...` challenge) and a generic
- * `expose` text. The `message` is for logs and names the header, claim or option at fault; it
- * never contains the token.
+ * RFC 6750: `status`, `headers` (the `WWW-Authenticate: Bearer ...` challenge), a public
+ * `message` (the `error_description` sent, such as "The access token expired") and `expose` as
+ * http-errors defines it (true for 4xx, false for 5xx), so a framework's default error handler
+ * that receives it sends nothing private either. What went wrong in full (which claim, header or
+ * key set failed) is in `detail` and `cause`, for logs; nothing carries the token.
  */
 export class JwtError extends PalisadeError<JwtErrorCode> implements HttpErrorFields {
   readonly status: number
+  readonly statusCode: number
   readonly headers: Readonly<Record<string, string>>
-  readonly expose: string
+  readonly expose: boolean
+  declare readonly detail: string
   /** The OAuth error code of the challenge, when there is one. */
   readonly oauthError: OAuthError | undefined
   /** The claim at fault, for claim errors. */
   readonly claim: string | undefined
 
-  constructor(code: JwtErrorCode, message: string, details: JwtErrorDetails) {
-    super(code, message, { cause: details.cause })
+  /**
+   * @param detail What went wrong in full, for logs: the header, claim or option at fault. It
+   * becomes `detail`; `message` is the code's public description.
+   */
+  constructor(code: JwtErrorCode, detail: string, details: JwtErrorDetails) {
     const info = CODES[code]
+    super(code, info.description, { cause: details.cause, detail })
     this.status = info.status
-    this.expose = info.description
+    this.statusCode = info.status
+    this.expose = info.status < 500
     this.oauthError = info.error
     this.claim = details.claim
     const headers: Record<string, string> = {}
@@ -198,7 +208,7 @@ export class JwtError extends PalisadeError<JwtErrorCode> implements HttpErrorFi
     return {
       status: this.status,
       headers: { ...this.headers, 'Cache-Control': 'no-store' },
-      body: { error: this.oauthError ?? 'unauthorized', error_description: this.expose },
+      body: { error: this.oauthError ?? 'unauthorized', error_description: this.message },
     }
   }
 }

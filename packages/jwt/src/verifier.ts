@@ -4,7 +4,7 @@ import type { CryptoKey, JWSHeaderParameters, JWTPayload } from 'jose'
 import { JwtError } from './errors.js'
 import type { JwtErrorCode } from './errors.js'
 import { extractToken } from './extract.js'
-import { JwksCache, KeySourceError, UnknownKeyError, fetchJson } from './jwks.js'
+import { JwksCache, KeySourceError, UnknownKeyError, discoveryError, fetchJson } from './jwks.js'
 import type { ResolvedOptions, VerifierOptions } from './options.js'
 import { checkEndpoint, normaliseTyp, resolveOptions } from './options.js'
 import { scopesOf } from './scopes.js'
@@ -380,9 +380,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
         mapped.code === 'PALISADE_JWT_JWKS_UNAVAILABLE' ||
         mapped.code === 'PALISADE_JWT_KEY_UNAVAILABLE'
       ) {
-        logger?.warn({ code: mapped.code }, mapped.message)
+        logger?.warn({ code: mapped.code }, mapped.detail)
       } else {
-        logger?.debug({ code: mapped.code, claim: mapped.claim }, mapped.message)
+        logger?.debug({ code: mapped.code, claim: mapped.claim }, mapped.detail)
       }
       throw mapped
     } finally {
@@ -441,16 +441,20 @@ function discovery(
     >
     if (document['issuer'] !== config.issuer) {
       metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'error' })
-      throw new KeySourceError(
-        'OpenID discovery document names a different issuer than AUTH_ISSUER',
+      throw discoveryError(
+        documentUrl,
+        `discovery says issuer ${JSON.stringify(document['issuer'])}, expected ${JSON.stringify(config.issuer)}`,
+        `set the issuer option (AUTH_ISSUER) to exactly the issuer the provider names`,
       )
     }
     try {
       found = checkEndpoint('jwks_uri', document['jwks_uri'], config.allowInsecureHttp)
     } catch (failure) {
       metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'error' })
-      throw new KeySourceError(
-        `OpenID discovery document has an unusable jwks_uri: ${(failure as Error).message}`,
+      throw discoveryError(
+        documentUrl,
+        `its jwks_uri is unusable: ${(failure as Error).message}`,
+        "fix the identity provider's jwks_uri, or set the jwksUrl option (AUTH_JWKS_URL)",
       )
     }
     metrics.jwksFetches.add(1, { kind: 'discovery', outcome: 'ok' })

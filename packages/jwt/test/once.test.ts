@@ -95,7 +95,7 @@ describe('a verifier given rawHeaders', () => {
         .authenticate({ headers: { authorization: rawHeaders[1] }, rawHeaders })
         .catch((e: unknown) => e)
       expect((refusal as JwtError).code).toBe('PALISADE_JWT_INVALID_REQUEST')
-      expect((refusal as JwtError).message).toBe('the Authorization header is sent more than once')
+      expect((refusal as JwtError).detail).toBe('the Authorization header is sent more than once')
     }
     // One header in rawHeaders is not a repeat.
     const single = await verifier

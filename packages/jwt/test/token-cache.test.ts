@@ -66,7 +66,7 @@ describe('a token cache hit', () => {
     revoked.add(claims.jti)
     const error = await rejection(() => verifier.verify(token))
     expect(error.code).toBe('PALISADE_JWT_CLAIM_INVALID')
-    expect(error.message).toContain('the token was revoked')
+    expect(error.detail).toContain('the token was revoked')
   })
 
   it('is refused when the clock is before nbf, beyond the clock tolerance', async () => {

@@ -18,7 +18,8 @@ const STATUS: Readonly<Record<HeadersErrorCode, number>> = {
   PALISADE_HTTP_REPORT_MALFORMED: 400,
 }
 
-const EXPOSE: Readonly<Record<HeadersErrorCode, string>> = {
+// What a client is told, and every CspReportError's `message`; the detail stays in `detail`.
+const DESCRIPTION: Readonly<Record<HeadersErrorCode, string>> = {
   PALISADE_HTTP_REPORT_METHOD: 'method not allowed',
   PALISADE_HTTP_REPORT_UNSUPPORTED_TYPE: 'unsupported media type',
   PALISADE_HTTP_REPORT_TOO_LARGE: 'report too large',
@@ -28,7 +29,9 @@ const EXPOSE: Readonly<Record<HeadersErrorCode, string>> = {
 /**
  * A CSP violation report the receiver refused: wrong method, wrong `Content-Type`, a body over
  * the size limit, or a body that is not a report. Carries the HTTP `status` and `headers` the
- * adapters answer with, and a generic `expose` text; the message names the header at fault.
+ * adapters answer with and a public `message` (the text they send, such as "unsupported media
+ * type"), so a framework's default error handler that receives it sends nothing private either;
+ * what went wrong in full (the header at fault, the parser's error) is in `detail` and `cause`.
  *
  * @example
  * ```ts
@@ -43,13 +46,21 @@ const EXPOSE: Readonly<Record<HeadersErrorCode, string>> = {
  */
 export class CspReportError extends PalisadeError<HeadersErrorCode> implements HttpErrorFields {
   readonly status: number
+  readonly statusCode: number
   readonly headers: Readonly<Record<string, string>>
-  readonly expose: string
+  /** Whether `message` may be shown to the client, as http-errors defines it: every refusal is a 4xx. */
+  readonly expose: boolean
+  declare readonly detail: string
 
-  constructor(code: HeadersErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options)
+  /**
+   * @param detail What went wrong in full, for logs: the header or body at fault. It becomes
+   * `detail`; `message` is the code's public description.
+   */
+  constructor(code: HeadersErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(code, DESCRIPTION[code], { cause: options?.cause, detail })
     this.status = STATUS[code]
+    this.statusCode = this.status
     this.headers = code === 'PALISADE_HTTP_REPORT_METHOD' ? { Allow: 'POST' } : {}
-    this.expose = EXPOSE[code]
+    this.expose = this.status < 500
   }
 }

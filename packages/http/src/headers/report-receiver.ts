@@ -1,5 +1,6 @@
 import { metrics } from '@opentelemetry/api'
 import {
+  checkOptionNames,
   functionOption,
   integerOption,
   isObject,
@@ -312,11 +313,20 @@ export function cspReportErrorResponse(error: CspReportError): CspReportResponse
   return {
     status: error.status,
     headers: { ...error.headers, 'Content-Type': 'application/json; charset=utf-8' },
-    body: JSON.stringify({ error: error.expose }),
+    body: JSON.stringify({ error: error.message }),
   }
 }
 
 const ACCEPTED: CspReportResponse = Object.freeze({ status: 204, headers: {}, body: undefined })
+
+const RECEIVER = 'createCspReportReceiver()'
+const RECEIVER_OPTIONS = Object.keys({
+  onReport: true,
+  logger: true,
+  maxBytes: true,
+  maxLoggedReports: true,
+  rateLimit: true,
+} satisfies Record<keyof CspReportReceiverOptions, true>)
 
 function rateLimitOption(value: unknown): { limit: number; windowMs: number } | false {
   if (value === false) return false
@@ -324,11 +334,10 @@ function rateLimitOption(value: unknown): { limit: number; windowMs: number } | 
     throw new TypeError('"rateLimit" option must be false or an object')
   }
   const given = value ?? {}
-  for (const key of Object.keys(given)) {
-    if (key !== 'limit' && key !== 'windowMs') {
-      throw new TypeError(`"rateLimit.${key}" option is not known; use limit or windowMs`)
-    }
-  }
+  checkOptionNames(given, ['limit', 'windowMs'], RECEIVER, {
+    path: 'rateLimit',
+    replaces: ['express-rate-limit'],
+  })
   return {
     limit: integerOption(given['limit'], 'rateLimit.limit', 100, 1),
     windowMs: integerOption(given['windowMs'], 'rateLimit.windowMs', 60_000, 1),
@@ -375,6 +384,7 @@ function tooManyReports(retryAfterMs: number): CspReportResponse {
  */
 export function createCspReportReceiver(options: CspReportReceiverOptions = {}): CspReportReceiver {
   if (!isObject(options)) throw new TypeError('CSP report receiver options must be an object')
+  checkOptionNames(options, RECEIVER_OPTIONS, RECEIVER)
   const maxBytes = integerOption(options.maxBytes, 'maxBytes', 65_536, 1)
   const maxLogged = integerOption(options.maxLoggedReports, 'maxLoggedReports', 10, 0)
   const logger = loggerOption<ReportLogger>(options.logger, 'logger', silentLogger)
@@ -475,7 +485,7 @@ export function createCspReportReceiver(options: CspReportReceiverOptions = {}):
         return ACCEPTED
       } catch (error) {
         if (error instanceof CspReportError) {
-          logger.debug({ code: error.code }, error.message)
+          logger.debug({ code: error.code }, error.detail)
           return cspReportErrorResponse(error)
         }
         // A broken request stream: nothing useful to tell the browser.
