@@ -204,11 +204,11 @@ const TLS_HINT: Readonly<Record<DsnFamily, string>> = {
 }
 
 /**
- * Judges a parsed connection string against a policy and returns the findings; in a
- * production-like environment every finding is refused, elsewhere only password findings are
- * reported, as warnings.
+ * Judges a parsed connection string against a policy and returns the findings, the same in
+ * every environment: the caller refuses them all in a production-like environment and reports
+ * the unsafe ones elsewhere as warnings, so that development shows what production would refuse.
  */
-export function assessDsn(dsn: ParsedDsn, policy: DsnPolicy, productionLike: boolean): Finding[] {
+export function assessDsn(dsn: ParsedDsn, policy: DsnPolicy): Finding[] {
   const findings: Finding[] = []
   if (policy.schemes !== undefined && !policy.schemes.includes(dsn.scheme)) {
     findings.push({
@@ -237,7 +237,6 @@ export function assessDsn(dsn: ParsedDsn, policy: DsnPolicy, productionLike: boo
       findings.push(finding.kind === 'weak' ? { ...finding, kind: 'unsafe' } : finding)
     }
   }
-  if (!productionLike) return findings
   if (dsn.family === 'sqlite' && !policy.allowSqlite) {
     findings.push({
       kind: 'unsafe',
@@ -267,16 +266,17 @@ export function assessDsn(dsn: ParsedDsn, policy: DsnPolicy, productionLike: boo
   return findings
 }
 
-/** Renders a connection string for a report: scheme, hosts and path, never the credentials. */
-export function describeDsn(dsn: ParsedDsn): string {
-  if (dsn.family === 'sqlite') {
-    return dsn.path.startsWith(':') || dsn.path === ''
-      ? `${dsn.scheme}:${dsn.path}`
-      : `${dsn.scheme}://${dsn.path}`
-  }
+/**
+ * Renders a connection string for a report: scheme, hosts and path, never the credentials.
+ * `given` is the string as written, whose `//` is kept or left out as the user wrote it
+ * (`file:./dev.db`, `sqlite:///var/lib/app.db`, `postgres:///orders`).
+ */
+export function describeDsn(dsn: ParsedDsn, given: string): string {
+  const slashes = /^[a-z][a-z0-9+.-]*:\/\//i.test(given.trim()) ? '//' : ''
+  if (dsn.family === 'sqlite') return `${dsn.scheme}:${slashes}${dsn.path}`
   const userinfo = dsn.username !== undefined || dsn.password !== undefined ? '***@' : ''
   const path = dsn.path.length > 60 ? `${dsn.path.slice(0, 60)}…` : dsn.path
-  return `${dsn.scheme}:${dsn.hosts.length > 0 || userinfo !== '' ? '//' : ''}${userinfo}${dsn.hosts.map(showHost).join(',')}${path}`
+  return `${dsn.scheme}:${slashes}${userinfo}${dsn.hosts.map(showHost).join(',')}${path}`
 }
 
 function showHost(host: DsnHost): string {

@@ -1,3 +1,4 @@
+import { checkOptionNames } from '@palisade/errors'
 import { ConfigError } from './issues.js'
 import type { ConfigIssue } from './issues.js'
 import { isSensitiveVariable, replaceUrlPasswords } from './redact.js'
@@ -8,6 +9,10 @@ export interface EnvExampleOptions {
   /** A first comment line, e.g. the service's name. */
   readonly header?: string | undefined
 }
+
+const EXAMPLE_OPTIONS = Object.keys({
+  header: true,
+} satisfies Record<keyof EnvExampleOptions, true>)
 
 /** What a password inside a URL becomes in `.env.example`. */
 const PLACEHOLDER = 'change-me'
@@ -36,6 +41,14 @@ function render(value: unknown): string {
  * ```
  */
 export function generateEnvExample(schema: ConfigSchema, options: EnvExampleOptions = {}): string {
+  if (typeof (options as unknown) !== 'object' || (options as unknown) === null) {
+    throw new TypeError('generateEnvExample() options must be an object')
+  }
+  checkOptionNames(
+    options as object as Record<string, unknown>,
+    EXAMPLE_OPTIONS,
+    'generateEnvExample()',
+  )
   const lines: string[] = []
   if (options.header !== undefined) lines.push(`# ${options.header}`)
   lines.push(

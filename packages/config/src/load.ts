@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs'
 import { EnvMissingError, customCleanEnv } from 'envalid'
+import { checkOptionNames, isObject } from '@palisade/errors'
 import { SecretsError, resolveFileVariable } from '@palisade/secrets'
 import type { EnvironmentInfo } from './environment.js'
 import { resolveEnvironment } from './environment.js'
@@ -54,6 +55,21 @@ export interface LoadConfigOptions extends ParseConfigOptions {
    * @default 78 (EX_CONFIG)
    */
   readonly exitCode?: number | undefined
+}
+
+const PARSE_OPTIONS = Object.keys({
+  env: true,
+  logger: true,
+} satisfies Record<keyof ParseConfigOptions, true>)
+const LOAD_OPTIONS = Object.keys({
+  env: true,
+  logger: true,
+  exitCode: true,
+} satisfies Record<keyof LoadConfigOptions, true>)
+
+function checkOptions(options: object, known: readonly string[], what: string): void {
+  if (!isObject(options)) throw new TypeError(`${what} options must be an object`)
+  checkOptionNames(options, known, what, { replaces: ['envalid'] })
 }
 
 /** What {@link describeConfig} tells about a loaded configuration. */
@@ -143,6 +159,7 @@ export function parseConfig<const S extends ConfigSchema>(
   if (typeof (schema as unknown) !== 'object' || (schema as unknown) === null) {
     throw new TypeError('schema must be an object of variable specs')
   }
+  checkOptions(options, PARSE_OPTIONS, 'parseConfig()')
   const logger = loggerOf(options.logger)
   const env = options.env ?? process.env
   const environment = resolveEnvironment(env)
@@ -202,9 +219,10 @@ export function parseConfig<const S extends ConfigSchema>(
           ? { source: 'file', path: resolved.source.path }
           : { source: 'env' }
       if (resolved.value.trim() === '') {
-        const fallback = chooseDefault(spec, environment).found
-          ? ', or unset it to use the default'
-          : ''
+        const chosen = chooseDefault(spec, environment)
+        // `default: undefined` makes a variable optional: there is no default to fall back on.
+        const fallback =
+          chosen.found && chosen.value !== undefined ? ', or unset it to use the default' : ''
         issues.push(
           ...toIssues(name, [
             {
@@ -338,6 +356,7 @@ export function loadConfig<const S extends ConfigSchema>(
   schema: S,
   options: LoadConfigOptions = {},
 ): Config<S> {
+  checkOptions(options, LOAD_OPTIONS, 'loadConfig()')
   const exitCode = options.exitCode ?? 78
   if (!Number.isInteger(exitCode) || exitCode < 1 || exitCode > 255) {
     throw new TypeError('"exitCode" option must be an integer from 1 to 255')
@@ -345,7 +364,7 @@ export function loadConfig<const S extends ConfigSchema>(
   const logger = loggerOf(options.logger)
   let config: Config<S>
   try {
-    config = parseConfig(schema, options)
+    config = parseConfig(schema, { env: options.env, logger: options.logger })
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     writeSync(2, `${error.message}\n`)

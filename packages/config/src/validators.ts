@@ -154,7 +154,8 @@ export function secret<const O extends SecretSpecOptions = SecretSpecOptions>(
  * In a production-like environment it refuses SQLite and in-memory databases unless allowed,
  * placeholder or weak passwords inside the URL, and plaintext connections to any host that is not
  * loopback (TLS: `sslmode=require|verify-ca|verify-full`, `rediss:`, `amqps:`, `tls=true`, ...)
- * unless `requireTls: false`. Credentials never appear in reports; the value may come from
+ * unless `requireTls: false`; in development those are warnings, listed in the summary of what
+ * production would refuse. Credentials never appear in reports; the value may come from
  * `NAME_FILE` and comes back as a {@link Secret} unless `as: 'string'`.
  *
  * @example
@@ -207,12 +208,11 @@ export function dsn<const O extends DsnSpecOptions = DsnSpecOptions>(
             },
           ])
         }
-        const shown = describeDsn(parsed)
-        const findings = assessDsn(
-          parsed,
-          { ...policy, schemes: spec.schemes },
-          context.productionLike,
-        ).map((f) => ({ ...f, message: `${f.message} (${shown})` }))
+        const shown = describeDsn(parsed, raw)
+        const findings = assessDsn(parsed, { ...policy, schemes: spec.schemes }).map((f) => ({
+          ...f,
+          message: `${f.message} (${shown})`,
+        }))
         judge(findings, context, (f) => f.kind === 'unsafe')
         return wrap(raw.trim(), policy.as, context.variable)
       },

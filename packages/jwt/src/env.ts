@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs'
+import { checkOptionNames, isObject } from '@palisade/errors'
 import { RuleViolation, makePolicyValidator, parseConfig } from '@palisade/config'
 import type { Config, ParseContext } from '@palisade/config'
 import { DEFAULT_ALGORITHMS, checkAlgorithms, checkEndpoint } from './options.js'
@@ -166,6 +167,29 @@ export type AuthEnvOptions = Omit<
   'issuer' | 'audience' | 'jwksUrl' | 'algorithms' | 'allowInsecureHttp' | 'clockTolerance'
 >
 
+const AUTH_ENV_OPTIONS = Object.keys({
+  maxTokenAge: true,
+  requiredClaims: true,
+  typ: true,
+  checkClaims: true,
+  maxTokenBytes: true,
+  cookie: true,
+  realm: true,
+  jwks: true,
+  tokenCache: true,
+  logger: true,
+  fetch: true,
+} satisfies Record<keyof AuthEnvOptions, true>)
+
+// The environment sets the other verifier options: one given here too would be overridden
+// without a word, so it is refused like any unknown name.
+function checkAuthEnvOptions(options: AuthEnvOptions, what: string): void {
+  if (!isObject(options)) throw new TypeError(`${what} options must be an object`)
+  checkOptionNames(options, AUTH_ENV_OPTIONS, what, {
+    replaces: ['express-oauth2-jwt-bearer', '@fastify/jwt'],
+  })
+}
+
 const DISABLED: AuthInfo = Object.freeze({
   disabled: true,
   subject: undefined,
@@ -201,6 +225,7 @@ export function disabledAuthenticator(realm = 'api'): Authenticator {
  * ```
  */
 export function authFromConfig(config: AuthConfig, options: AuthEnvOptions = {}): Authenticator {
+  checkAuthEnvOptions(options, 'authFromConfig()')
   if (!config.ENABLE_AUTH_MIDDLEWARE) {
     const message =
       'AUTHENTICATION IS DISABLED (ENABLE_AUTH_MIDDLEWARE=false): every protected route is open. This is refused in production.'
@@ -239,5 +264,6 @@ export function authFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
   options: AuthEnvOptions = {},
 ): Authenticator {
+  checkAuthEnvOptions(options, 'authFromEnv()')
   return authFromConfig(parseConfig(authEnvSchema, { env, logger: options.logger }), options)
 }

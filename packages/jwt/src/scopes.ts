@@ -1,3 +1,4 @@
+import { checkOptionNames, isObject } from '@palisade/errors'
 import { JwtError } from './errors.js'
 import type { AuthInfo } from './types.js'
 
@@ -39,6 +40,11 @@ export interface RequireScopesOptions {
   readonly realm?: string | undefined
 }
 
+const OPTIONS = Object.keys({
+  mode: true,
+  realm: true,
+} satisfies Record<keyof RequireScopesOptions, true>)
+
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 /**
@@ -69,6 +75,7 @@ export function requireScopes(
       )
     }
   }
+  if (isObject(options)) checkOptionNames(options, OPTIONS, 'requireScopes()')
   const mode = options.mode ?? 'all'
   if ((mode as unknown) !== 'all' && (mode as unknown) !== 'any')
     throw new TypeError('"mode" option must be "all" or "any"')

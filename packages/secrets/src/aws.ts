@@ -1,4 +1,4 @@
-import { isObject, stringOption } from '@palisade/errors'
+import { checkOptionNames, isObject, stringOption } from '@palisade/errors'
 import { SecretsError } from './errors.js'
 import type { SecretSource } from './source.js'
 import { requireObject } from './source.js'
@@ -34,6 +34,15 @@ export interface AwsSecretsManagerSourceOptions {
   jitter?: number | undefined
 }
 
+const OPTIONS = Object.keys({
+  secretId: true,
+  key: true,
+  versionId: true,
+  versionStage: true,
+  pollIntervalMs: true,
+  jitter: true,
+} satisfies Record<keyof AwsSecretsManagerSourceOptions, true>)
+
 type CommandClass = new (input: Record<string, string>) => object
 
 /**
@@ -61,6 +70,11 @@ export function awsSecretsManagerSource(
     throw new TypeError('"client" option must be a SecretsManagerClient')
   }
   requireObject(options, 'awsSecretsManagerSource() takes options')
+  checkOptionNames(
+    options as object as Record<string, unknown>,
+    OPTIONS,
+    'awsSecretsManagerSource()',
+  )
   const secretId = stringOption(options.secretId, 'secretId', '')
   const key = options.key === undefined ? undefined : stringOption(options.key, 'key', '')
   const versionId =

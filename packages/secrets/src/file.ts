@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 import type { Stats } from 'node:fs'
+import { checkOptionNames, isObject } from '@palisade/errors'
 import { SecretsError } from './errors.js'
 
 /** Options for {@link readSecretFile}. */
@@ -14,6 +15,10 @@ export interface ReadSecretFileOptions {
 }
 
 const defaults = { maxBytes: 64 * 1024 }
+const READ_OPTIONS = Object.keys({
+  variable: true,
+  maxBytes: true,
+} satisfies Record<keyof ReadSecretFileOptions, true>)
 
 // O_NONBLOCK: opening a FIFO without a writer would otherwise wait for one forever.
 // O_NOCTTY: a terminal device must never become the process's controlling terminal.
@@ -45,6 +50,7 @@ function kindOf(stats: Stats): string {
  * ```
  */
 export function readSecretFile(path: string, options: ReadSecretFileOptions = {}): string {
+  if (isObject(options)) checkOptionNames(options, READ_OPTIONS, 'readSecretFile()')
   const maxBytes = options.maxBytes ?? defaults.maxBytes
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
     throw new TypeError('"maxBytes" option must be a positive integer')
@@ -212,6 +218,7 @@ export function resolveFileVariable(
   name: string,
   options: Omit<ReadSecretFileOptions, 'variable'> = {},
 ): ResolvedVariable | undefined {
+  if (isObject(options)) checkOptionNames(options, ['maxBytes'], 'resolveFileVariable()')
   const direct = env[name]
   const file = env[`${name}_FILE`]
   if (direct !== undefined && file !== undefined) {

@@ -3,6 +3,7 @@ import {
   EXIT_CONFIG,
   EXIT_UNAVAILABLE,
   booleanOption,
+  checkOptionNames,
   integerOption,
   isObject,
   loggerOption,
@@ -129,6 +130,22 @@ export interface SecretsHealthCheckOptions {
 }
 
 const POLICIES = ['auto', 'error', 'warn', 'off'] as const
+const LOAD_OPTIONS = Object.keys({
+  logger: true,
+  watch: true,
+  debounceMs: true,
+  permissions: true,
+  allowGroupRead: true,
+  env: true,
+} satisfies Record<keyof LoadSecretsOptions, true>)
+const DEFINITION_FIELDS = Object.keys({
+  from: true,
+  validate: true,
+} satisfies Record<keyof SecretDefinition, true>)
+const HEALTH_CHECK_OPTIONS = Object.keys({
+  name: true,
+  critical: true,
+} satisfies Record<keyof SecretsHealthCheckOptions, true>)
 
 interface Entry {
   readonly name: string
@@ -163,6 +180,7 @@ function definitionOf(name: string, spec: unknown): Definition {
     return list
   }
   if (isObject(spec) && 'from' in spec) {
+    checkOptionNames(spec, DEFINITION_FIELDS, 'loadSecrets()', { path: name })
     const validate = spec['validate']
     if (validate !== undefined && typeof validate !== 'function') {
       throw new TypeError(`"${name}.validate" option must be a function`)
@@ -364,6 +382,7 @@ class LoadedSecrets<Name extends string>
    */
   healthCheck(options: SecretsHealthCheckOptions = {}): SecretsHealthCheck {
     if (!isObject(options)) throw new TypeError('healthCheck() options must be an object')
+    checkOptionNames(options, HEALTH_CHECK_OPTIONS, 'healthCheck()')
     const name = options.name ?? 'secrets'
     if (typeof name !== 'string' || name.trim() === '') {
       throw new TypeError('"name" option must be a non-empty string')
@@ -620,6 +639,7 @@ export async function loadSecrets<const Spec extends Record<string, SecretSpec>>
   type Name = keyof Spec & string
   requireObject(spec, 'loadSecrets() takes an object of secret sources')
   requireObject(options, 'loadSecrets() options must be an object')
+  checkOptionNames(options as object as Record<string, unknown>, LOAD_OPTIONS, 'loadSecrets()')
   const logger = loggerOption<SecretsLogger>(options.logger, 'logger', silentLogger)
   const watch = options.watch ?? true
   if (typeof watch !== 'boolean') throw new TypeError('"watch" option must be a boolean')

@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { booleanOption } from '@palisade/errors'
+import { booleanOption, checkOptionNames, isObject } from '@palisade/errors'
 
 /** Options of {@link checkSecretFilePermissions}. */
 export interface PermissionCheckOptions {
@@ -57,6 +57,9 @@ export function checkSecretFilePermissions(
   path: string,
   options: PermissionCheckOptions = {},
 ): PermissionProblem[] {
+  if (isObject(options)) {
+    checkOptionNames(options, ['allowGroupRead'], 'checkSecretFilePermissions()')
+  }
   const allowGroupRead = booleanOption(options.allowGroupRead, 'allowGroupRead', false)
   const problems: PermissionProblem[] = []
   const mode = modeOf(path)

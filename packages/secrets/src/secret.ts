@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { checkOptionNames, isObject } from '@palisade/errors'
 
 const REDACTED = '[redacted]'
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
@@ -30,6 +31,7 @@ export class Secret<T = string> {
   readonly name: string | undefined
 
   constructor(value: T, options: SecretOptions = {}) {
+    if (isObject(options)) checkOptionNames(options, ['name'], 'new Secret()')
     this.#value = value
     this.name = options.name
     Object.defineProperty(this, brand, { value: true })

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { integerOption, isObject } from '@palisade/errors'
+import { checkOptionNames, integerOption, isObject } from '@palisade/errors'
 import { SecretsError } from './errors.js'
 import { readSecretFile, resolveFileVariable } from './file.js'
 
@@ -69,10 +69,23 @@ export interface EnvSourceOptions extends FileSourceOptions {
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024
+const FILE_SOURCE_OPTIONS = Object.keys({
+  maxBytes: true,
+} satisfies Record<keyof FileSourceOptions, true>)
+const ENV_SOURCE_OPTIONS = Object.keys({
+  maxBytes: true,
+  env: true,
+  files: true,
+} satisfies Record<keyof EnvSourceOptions, true>)
 
-function fileOptions(options: unknown, factory: string): { maxBytes: number } {
+function fileOptions(
+  options: unknown,
+  factory: string,
+  known = FILE_SOURCE_OPTIONS,
+): { maxBytes: number } {
   if (options === undefined) return { maxBytes: DEFAULT_MAX_BYTES }
   if (!isObject(options)) throw new TypeError(`${factory}() options must be an object`)
+  checkOptionNames(options, known, `${factory}()`)
   return { maxBytes: integerOption(options['maxBytes'], 'maxBytes', DEFAULT_MAX_BYTES, 1) }
 }
 
@@ -153,7 +166,7 @@ function readOptional(path: string, maxBytes: number, variable?: string): string
  */
 export function envSource(name: string, options: EnvSourceOptions = {}): SecretSource {
   nameOption(name, 'name')
-  const { maxBytes } = fileOptions(options, 'envSource')
+  const { maxBytes } = fileOptions(options, 'envSource', ENV_SOURCE_OPTIONS)
   envOption(options.env)
   const env = options.env ?? process.env
   const files = options.files ?? true

@@ -1,4 +1,5 @@
 import {
+  checkOptionNames,
   describeNetworkFailure,
   integerOption,
   isLoopbackHostname,
@@ -44,6 +45,24 @@ export type VaultAuth =
       mount?: string | undefined
     }
 
+type AuthOf<M extends VaultAuth['method']> = Extract<VaultAuth, { method: M }>
+
+const AUTH_OPTIONS: Readonly<Record<VaultAuth['method'], readonly string[]>> = {
+  token: Object.keys({ method: true, token: true } satisfies Record<keyof AuthOf<'token'>, true>),
+  approle: Object.keys({
+    method: true,
+    roleId: true,
+    secretId: true,
+    mount: true,
+  } satisfies Record<keyof AuthOf<'approle'>, true>),
+  kubernetes: Object.keys({
+    method: true,
+    role: true,
+    jwtPath: true,
+    mount: true,
+  } satisfies Record<keyof AuthOf<'kubernetes'>, true>),
+}
+
 /** Options of {@link createVaultClient}. */
 export interface VaultClientOptions {
   /**
@@ -72,6 +91,16 @@ export interface VaultClientOptions {
    */
   env?: Readonly<Record<string, string | undefined>> | undefined
 }
+
+const CLIENT = 'createVaultClient()'
+const CLIENT_OPTIONS = Object.keys({
+  address: true,
+  auth: true,
+  namespace: true,
+  timeoutMs: true,
+  logger: true,
+  env: true,
+} satisfies Record<keyof VaultClientOptions, true>)
 
 /** One version of a KV v2 secret. */
 export interface VaultKvSecret {
@@ -148,6 +177,7 @@ interface Token {
  */
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   requireObject(options, 'createVaultClient() takes options')
+  checkOptionNames(options as object as Record<string, unknown>, CLIENT_OPTIONS, CLIENT)
   const rawAddress = stringOption(options.address, 'address', '')
   let url: URL
   try {
@@ -179,7 +209,11 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   if (!isObject(auth)) throw new TypeError('"auth" option must be an object')
   let login: (() => Promise<Token>) | undefined
   let staticToken: Secret | undefined
-  switch (auth['method']) {
+  const method = auth['method']
+  if (typeof method === 'string' && Object.hasOwn(AUTH_OPTIONS, method)) {
+    checkOptionNames(auth, AUTH_OPTIONS[method as VaultAuth['method']], CLIENT, { path: 'auth' })
+  }
+  switch (method) {
     case 'token':
       staticToken = new Secret(reveal(auth['token'], 'auth.token'), { name: 'VAULT_TOKEN' })
       break
@@ -549,6 +583,15 @@ export interface VaultSourceOptions {
   jitter?: number | undefined
 }
 
+const SOURCE_OPTIONS = Object.keys({
+  mount: true,
+  path: true,
+  key: true,
+  version: true,
+  pollIntervalMs: true,
+  jitter: true,
+} satisfies Record<keyof VaultSourceOptions, true>)
+
 /**
  * Polls `run` every `intervalMs` ± `jitter`, never keeping the process alive. Returns a stop
  * function.
@@ -604,6 +647,7 @@ export function vaultSource(client: VaultClient, options: VaultSourceOptions): S
     throw new TypeError('"client" option must be a client from createVaultClient()')
   }
   requireObject(options, 'vaultSource() takes options')
+  checkOptionNames(options as object as Record<string, unknown>, SOURCE_OPTIONS, 'vaultSource()')
   const mount = segment(options.mount ?? 'secret', 'mount')
   const path = segment(options.path, 'path')
   const key = stringOption(options.key, 'key', '')
