@@ -15,6 +15,8 @@ export default tseslint.config(
       // beside a build would otherwise list one and fail to open it once it is gone.
       '**/*.bundled_*.{js,mjs,cjs}',
       '**/*.timestamp-*.{js,mjs,cjs}',
+      // README blocks written out for type-checking by test/readme-snippets.test.ts.
+      'test/.snippets/**',
     ],
   },
   js.configs.recommended,
