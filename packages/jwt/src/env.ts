@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs'
 import { checkOptionNames, isObject } from '@palisade/errors'
 import { RuleViolation, makePolicyValidator, parseConfig } from '@palisade/config'
 import type { Config, ParseContext } from '@palisade/config'
-import { DEFAULT_ALGORITHMS, checkAlgorithms, checkEndpoint } from './options.js'
+import { DEFAULT_ALGORITHMS, VERIFIER_OPTIONS, checkAlgorithms, checkEndpoint } from './options.js'
 import type { VerifierOptions } from './options.js'
 import type { AuthInfo, Authenticator } from './types.js'
 import { createVerifier } from './verifier.js'
@@ -161,25 +161,22 @@ export const authEnvSchema = {
 /** A configuration holding at least the variables of {@link authEnvSchema}. */
 export type AuthConfig = Config<typeof authEnvSchema>
 
-/** Options of {@link authFromConfig} and {@link authFromEnv}: any verifier option not set by the environment. */
-export type AuthEnvOptions = Omit<
-  VerifierOptions,
-  'issuer' | 'audience' | 'jwksUrl' | 'algorithms' | 'allowInsecureHttp' | 'clockTolerance'
->
+/** The verifier options the environment sets (AUTH_ISSUER, AUTH_AUDIENCE, ...). */
+const SET_BY_ENV = [
+  'issuer',
+  'audience',
+  'jwksUrl',
+  'algorithms',
+  'allowInsecureHttp',
+  'clockTolerance',
+] as const satisfies readonly (keyof VerifierOptions)[]
 
-const AUTH_ENV_OPTIONS = Object.keys({
-  maxTokenAge: true,
-  requiredClaims: true,
-  typ: true,
-  checkClaims: true,
-  maxTokenBytes: true,
-  cookie: true,
-  realm: true,
-  jwks: true,
-  tokenCache: true,
-  logger: true,
-  fetch: true,
-} satisfies Record<keyof AuthEnvOptions, true>)
+/** Options of {@link authFromConfig} and {@link authFromEnv}: any verifier option not set by the environment. */
+export type AuthEnvOptions = Omit<VerifierOptions, (typeof SET_BY_ENV)[number]>
+
+const AUTH_ENV_OPTIONS = VERIFIER_OPTIONS.filter(
+  (name) => !(SET_BY_ENV as readonly string[]).includes(name),
+)
 
 // The environment sets the other verifier options: one given here too would be overridden
 // without a word, so it is refused like any unknown name.

@@ -76,7 +76,8 @@ export interface ResolvedOptions {
   readonly fetch: typeof globalThis.fetch
 }
 
-const VERIFIER_OPTIONS = Object.keys({
+/** Every option name of {@link createVerifier}. */
+export const VERIFIER_OPTIONS = Object.keys({
   issuer: true,
   audience: true,
   jwksUrl: true,
