@@ -199,10 +199,10 @@ const contenders = {
   },
 
   async 'palisade-fastify'(config) {
-    const { default: palisade } = await import('@palisade/fastify')
+    const { auth } = await import('@palisade/fastify')
     const { default: Fastify } = await import('fastify')
     const app = Fastify()
-    await app.register(palisade, { authenticator: await palisadeVerifier(config) })
+    await app.register(auth, { authenticator: await palisadeVerifier(config) })
     app.get('/api/me', async (request) => ({ sub: request.auth?.subject }))
     await app.ready()
     return app.server

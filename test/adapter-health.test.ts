@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as palisadeExpress from '@palisade/express'
-import palisadeFastify, * as fastifyAdapter from '@palisade/fastify'
+import * as fastifyAdapter from '@palisade/fastify'
 import { createHealth } from '@palisade/health'
 import type { Health } from '@palisade/health'
 import { createVerifier } from '@palisade/jwt'
@@ -34,9 +34,9 @@ const frameworks: Record<
   },
   async Fastify(health, authenticator) {
     const app = Fastify()
-    await app.register(palisadeFastify, { authenticator })
+    await app.register(fastifyAdapter.auth, { authenticator })
     await app.register(fastifyAdapter.rateLimit, { limit: 5, windowMs: 60_000 })
-    await app.register(fastifyAdapter.palisadeHealth, { health })
+    await app.register(fastifyAdapter.healthRoutes, { health })
     app.get('/api/me', (request) => Promise.resolve({ subject: request.auth?.subject }))
     const url = await app.listen({ port: 0, host: '127.0.0.1' })
     return { url, close: () => app.close() }

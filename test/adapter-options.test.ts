@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import type { FastifyPluginAsync } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import * as palisadeExpress from '@palisade/express'
-import palisadeFastify, * as fastifyAdapter from '@palisade/fastify'
+import * as fastifyAdapter from '@palisade/fastify'
 import { createHealth } from '@palisade/health'
 import { createVerifier } from '@palisade/jwt'
 import * as palisadeKoa from '@palisade/koa'
@@ -73,8 +73,8 @@ describe('fastify adapter options', () => {
   it('accepts the keys Fastify itself passes to plugins', async () => {
     const fastifyKeys = { prefix: '/api', logLevel: 'warn', logSerializers: {} }
     await register(fastifyAdapter.rateLimit, { limit: 10, ...fastifyKeys })
-    await register(palisadeFastify, { authenticator, ...fastifyKeys })
-    await register(fastifyAdapter.palisadeHealth, { health, ...fastifyKeys })
+    await register(fastifyAdapter.auth, { authenticator, ...fastifyKeys })
+    await register(fastifyAdapter.healthRoutes, { health, ...fastifyKeys })
     await register(fastifyAdapter.securityHeaders, { preset: 'api', ...fastifyKeys })
     await register(fastifyAdapter.cspReports, { path: '/csp', ...fastifyKeys })
   })
@@ -87,20 +87,20 @@ describe('fastify adapter options', () => {
 
   it('the auth plugin refuses @fastify/jwt names with what Palisade does instead', async () => {
     await expect(
-      register(palisadeFastify as never, { authenticator, secret: 'x'.repeat(32) }),
-    ).rejects.toThrow(/unknown option "secret" in register\(palisade\) \(from @fastify\/jwt\): /)
+      register(fastifyAdapter.auth as never, { authenticator, secret: 'x'.repeat(32) }),
+    ).rejects.toThrow(/unknown option "secret" in register\(auth\) \(from @fastify\/jwt\): /)
     await expect(
-      register(palisadeFastify as never, { authenticator, protectByDefualt: false }),
+      register(fastifyAdapter.auth as never, { authenticator, protectByDefualt: false }),
     ).rejects.toThrow(
-      /unknown option "protectByDefualt" in register\(palisade\): did you mean "protectByDefault"\?/,
+      /unknown option "protectByDefualt" in register\(auth\): did you mean "protectByDefault"\?/,
     )
   })
 
-  it('palisadeHealth refuses terminus names', async () => {
+  it('healthRoutes refuses terminus names', async () => {
     await expect(
-      register(fastifyAdapter.palisadeHealth as never, { health, healthChecks: {} }),
+      register(fastifyAdapter.healthRoutes as never, { health, healthChecks: {} }),
     ).rejects.toThrow(
-      /unknown option "healthChecks" in register\(palisadeHealth\) \(from @godaddy\/terminus\)/,
+      /unknown option "healthChecks" in register\(healthRoutes\) \(from @godaddy\/terminus\)/,
     )
   })
 

@@ -9,7 +9,7 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { parseCspReports } from '@palisade/http'
-import { createVerifier, requireScopes } from '@palisade/jwt'
+import { checkScopes, createVerifier } from '@palisade/jwt'
 import type { Authenticator, RequestLike } from '@palisade/jwt'
 import { startDevIssuer } from '@palisade/testing'
 import type { DevIssuer } from '@palisade/testing'
@@ -117,21 +117,21 @@ const cases: readonly Case[] = [
     run: (request) => unreachable.authenticate(request),
   },
   {
-    name: 'missing scope (requireScopes)',
+    name: 'missing scope (checkScopes)',
     status: 403,
     secrets: () => ['token lacks the scopes'],
     headers: async () => bearer(await issuer.mint({ scope: 'read' })),
     run: async (request) => {
-      requireScopes('admin')(await verifier.authenticate(request))
+      checkScopes('admin')(await verifier.authenticate(request))
     },
   },
   {
-    name: 'scope check without authentication (requireScopes)',
+    name: 'scope check without authentication (checkScopes)',
     status: 401,
     secrets: () => ['mount auth() first'],
     headers: () => Promise.resolve({}),
     run: () => {
-      requireScopes('admin')(undefined)
+      checkScopes('admin')(undefined)
       return Promise.resolve()
     },
   },

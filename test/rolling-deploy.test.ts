@@ -12,7 +12,7 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as palisadeExpress from '@palisade/express'
-import palisadeFastify, * as fastifyAdapter from '@palisade/fastify'
+import * as fastifyAdapter from '@palisade/fastify'
 import { createHealth, gracefulShutdown } from '@palisade/health'
 import type { GracefulShutdownOptions, Health } from '@palisade/health'
 import { createVerifier } from '@palisade/jwt'
@@ -106,8 +106,8 @@ const frameworks: Record<
   },
   async Fastify(health, authenticator) {
     const app = Fastify(fastifyAdapter.serverOptions())
-    await app.register(palisadeFastify, { authenticator })
-    await app.register(fastifyAdapter.palisadeHealth, { health })
+    await app.register(fastifyAdapter.auth, { authenticator })
+    await app.register(fastifyAdapter.healthRoutes, { health })
     app.get('/api/me', (request) => Promise.resolve({ subject: request.auth?.subject }))
     await app.ready()
     return {

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import type { Middleware } from 'koa'
 import { auth as expressAuth, requireScopes as expressScopes } from '@palisade/express'
-import palisade from '@palisade/fastify'
+import { auth as fastifyAuth } from '@palisade/fastify'
 import { auth as koaAuth, requireScopes as koaScopes } from '@palisade/koa'
 import type { AuthState } from '@palisade/koa'
 import type { AuthInfo, Authenticator } from '@palisade/jwt'
@@ -40,7 +40,7 @@ async function startExpress(authenticator: Authenticator): Promise<RunningApp> {
 
 async function startFastify(authenticator: Authenticator): Promise<RunningApp> {
   const app = Fastify()
-  await app.register(palisade, { authenticator })
+  await app.register(fastifyAuth, { authenticator })
   app.get('/api/me', (request) => Promise.resolve(whoAmI(request.auth)))
   app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, (request) =>
     Promise.resolve(whoAmI(request.auth)),

@@ -3,9 +3,10 @@
 // else (configuration, readiness, shutdown) is in ./service.ts, shared with the other examples.
 import Fastify from 'fastify'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import palisade, {
+import {
+  auth,
   gracefulShutdown,
-  palisadeHealth,
+  healthRoutes,
   rateLimit,
   securityHeaders,
   serverOptions,
@@ -48,8 +49,8 @@ await app.register(
   rateLimit,
   service.rateLimit((request: FastifyRequest) => ({ headers: request.headers, url: request.url })),
 )
-await app.register(palisade, { authenticator: service.auth, protectByDefault: true })
-await app.register(palisadeHealth, { health: service.health })
+await app.register(auth, { authenticator: service.auth, protectByDefault: true })
+await app.register(healthRoutes, { health: service.health })
 
 app.get('/api/me', (request, reply) => reply.headers(API_HEADERS).send(me(request.auth)))
 app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, (request, reply) =>

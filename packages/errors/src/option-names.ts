@@ -125,7 +125,7 @@ export const replacedOptions: readonly ReplacedOption[] = Object.freeze([
   {
     library: LIGHTSHIP,
     name: 'port',
-    use: 'probes are served by your own server through the adapters (healthRoutes(), palisadeHealth), not on a port of their own',
+    use: 'probes are served by your own server through the adapters (healthRoutes()), not on a port of their own',
   },
   {
     library: LIGHTSHIP,

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { errorResponse, requireScopes as scopeCheck } from '@palisade/jwt'
-import type { AuthInfo, Authenticator, RequireScopesOptions } from '@palisade/jwt'
+import { checkScopes, errorResponse } from '@palisade/jwt'
+import type { AuthInfo, Authenticator, CheckScopesOptions } from '@palisade/jwt'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types its request through this global namespace
@@ -65,9 +65,9 @@ export function auth(authenticator: Authenticator): RequestHandler {
  */
 export function requireScopes(
   scopes: string | readonly string[],
-  options: RequireScopesOptions = {},
+  options: CheckScopesOptions = {},
 ): RequestHandler {
-  const check = scopeCheck(scopes, options)
+  const check = checkScopes(scopes, options)
   return (req: Request, res: Response, next: NextFunction) => {
     try {
       check(req.auth)
@@ -81,7 +81,7 @@ export function requireScopes(
 export type { AuthInfo, Authenticator } from '@palisade/jwt'
 export { MemoryStore, RedisStore, rateLimit } from './rate-limit.js'
 export type {
-  RateLimitHandler,
+  RateLimitMiddleware,
   RateLimitOptions,
   RateLimitPolicyOptions,
   RateLimitStore,

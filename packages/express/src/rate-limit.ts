@@ -14,11 +14,11 @@ import type {
  *
  * @example
  * ```ts
- * const limiter: RateLimitHandler = rateLimit({ limit: 100 })
+ * const limiter: RateLimitMiddleware = rateLimit({ limit: 100 })
  * app.post('/api/bulk', limiter.route({ cost: 10 }), bulkImport)
  * ```
  */
-export type RateLimitHandler = RequestHandler & {
+export type RateLimitMiddleware = RequestHandler & {
   /** The framework-agnostic limiter behind this middleware. */
   readonly limiter: RateLimiter<Request>
   /** A middleware for one route with its own cost or policies, counted in the same store. */
@@ -65,7 +65,7 @@ function apply(res: Response, next: NextFunction, decision: RateLimitDecision): 
  * app.use('/api', auth(authenticator), limiter)
  * ```
  */
-export function rateLimit(options: RateLimitOptions<Request> = {}): RateLimitHandler {
+export function rateLimit(options: RateLimitOptions<Request> = {}): RateLimitMiddleware {
   const limiter = createRateLimiter<Request>(options)
   const handler =
     (route: RateLimitRoute | undefined): RequestHandler =>

@@ -104,7 +104,7 @@ export const securityHeaders = fp(headersPlugin, {
 })
 
 /** Options of the CSP report plugin; `logger` defaults to `fastify.log`. */
-export interface CspReportsPluginOptions extends CspReportReceiverOptions {
+export interface CspReportsOptions extends CspReportReceiverOptions {
   /**
    * Path of the `POST` route, the policy's `reportUri`.
    * @default '/csp-reports'
@@ -114,8 +114,8 @@ export interface CspReportsPluginOptions extends CspReportReceiverOptions {
 
 // Not wrapped in fastify-plugin: the raw-body parser below stays inside this plugin's scope.
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
-const reportsPlugin: FastifyPluginAsync<CspReportsPluginOptions> = async (fastify, options) => {
-  const { path, ...rest } = withoutFastifyKeys(options) as CspReportsPluginOptions
+const reportsPlugin: FastifyPluginAsync<CspReportsOptions> = async (fastify, options) => {
+  const { path, ...rest } = withoutFastifyKeys(options) as CspReportsOptions
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new TypeError('"path" option must be a path starting with "/"')
   }
@@ -150,4 +150,4 @@ const reportsPlugin: FastifyPluginAsync<CspReportsPluginOptions> = async (fastif
  * await app.register(cspReports, { path: '/csp-reports', onReport: (v) => app.log.warn(v) })
  * ```
  */
-export const cspReports: FastifyPluginAsync<CspReportsPluginOptions> = reportsPlugin
+export const cspReports: FastifyPluginAsync<CspReportsOptions> = reportsPlugin

@@ -4,8 +4,8 @@ import type { Health } from '@palisade/health'
 import { checkOptionNames } from '@palisade/errors'
 import { withoutFastifyKeys } from './headers.js'
 
-/** Options of the {@link palisadeHealth} plugin. */
-export interface PalisadeHealthOptions {
+/** Options of the {@link healthRoutes} plugin. */
+export interface HealthRoutesOptions {
   /** What `createHealth()` from `@palisade/health` returns; its `paths` are the routes. */
   readonly health: Health
 }
@@ -13,11 +13,11 @@ export interface PalisadeHealthOptions {
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
-const plugin: FastifyPluginAsync<PalisadeHealthOptions> = async (fastify, options) => {
-  checkOptionNames(withoutFastifyKeys(options), ['health'], 'register(palisadeHealth)', {
+const plugin: FastifyPluginAsync<HealthRoutesOptions> = async (fastify, options) => {
+  checkOptionNames(withoutFastifyKeys(options), ['health'], 'register(healthRoutes)', {
     replaces: ['@godaddy/terminus', 'lightship'],
   })
-  const health = (options as Partial<PalisadeHealthOptions> | undefined)?.health
+  const health = (options as Partial<HealthRoutesOptions> | undefined)?.health
   if (typeof (health as Partial<Health> | undefined)?.handle !== 'function') {
     throw new TypeError('"health" option must be what createHealth() from @palisade/health returns')
   }
@@ -58,11 +58,11 @@ const plugin: FastifyPluginAsync<PalisadeHealthOptions> = async (fastify, option
  * ```ts
  * import Fastify from 'fastify'
  * import { createHealth, postgresCheck } from '@palisade/health'
- * import { palisadeHealth } from '@palisade/fastify'
+ * import { healthRoutes } from '@palisade/fastify'
  *
  * const health = createHealth({ checks: [postgresCheck(pool)], detailsToken: process.env.HEALTH_TOKEN })
  * const app = Fastify()
- * await app.register(palisadeHealth, { health })
+ * await app.register(healthRoutes, { health })
  * ```
  */
-export const palisadeHealth = fp(plugin, { fastify: '5.x', name: '@palisade/fastify-health' })
+export const healthRoutes = fp(plugin, { fastify: '5.x', name: '@palisade/fastify/health' })

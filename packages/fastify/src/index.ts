@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { checkOptionNames } from '@palisade/errors'
-import { errorResponse, requireScopes as scopeCheck } from '@palisade/jwt'
-import type { AuthInfo, Authenticator, RequireScopesOptions } from '@palisade/jwt'
+import { checkScopes, errorResponse } from '@palisade/jwt'
+import type { AuthInfo, Authenticator, CheckScopesOptions } from '@palisade/jwt'
 import { withoutFastifyKeys } from './headers.js'
 
 /** Per-route authentication, in a route's `config.auth`. */
@@ -52,11 +52,11 @@ function scopeCheckFor(
   if (typeof route !== 'object') return undefined
   let check = checks.get(route)
   if (check === undefined) {
-    const options: RequireScopesOptions = {
+    const options: CheckScopesOptions = {
       realm,
       ...(route.mode === undefined ? {} : { mode: route.mode }),
     }
-    check = scopeCheck(route.scopes, options)
+    check = checkScopes(route.scopes, options)
     checks.set(route, check)
   }
   return check
@@ -64,7 +64,7 @@ function scopeCheckFor(
 
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that option errors reject register()
 const plugin: FastifyPluginAsync<PalisadeFastifyOptions> = async (fastify, options) => {
-  checkOptionNames(withoutFastifyKeys(options), PLUGIN_OPTIONS, 'register(palisade)', {
+  checkOptionNames(withoutFastifyKeys(options), PLUGIN_OPTIONS, 'register(auth)', {
     replaces: ['@fastify/jwt', 'express-oauth2-jwt-bearer'],
   })
   const { authenticator } = options
@@ -110,18 +110,18 @@ const plugin: FastifyPluginAsync<PalisadeFastifyOptions> = async (fastify, optio
  * ```ts
  * import Fastify from 'fastify'
  * import { createVerifier } from '@palisade/jwt'
- * import palisade from '@palisade/fastify'
+ * import { auth } from '@palisade/fastify'
  *
  * const app = Fastify()
- * await app.register(palisade, { authenticator: createVerifier({ issuer: 'https://id.example.com', audience: 'orders' }) })
+ * await app.register(auth, { authenticator: createVerifier({ issuer: 'https://id.example.com', audience: 'orders' }) })
  * app.get('/healthz', { config: { auth: false } }, async () => ({ status: 'pass' }))
  * app.get('/api/me', async (request) => request.auth?.claims)
  * app.get('/api/admin', { config: { auth: { scopes: 'admin' } } }, async () => ({ ok: true }))
  * ```
  */
-const palisade = fp(plugin, { fastify: '5.x', name: '@palisade/fastify' })
-export default palisade
-export { palisade }
+const auth = fp(plugin, { fastify: '5.x', name: '@palisade/fastify/auth' })
+export default auth
+export { auth }
 
 /**
  * A `preHandler` that requires scopes, for routes that prefer hooks to `config.auth`.
@@ -133,9 +133,9 @@ export { palisade }
  */
 export function requireScopes(
   scopes: string | readonly string[],
-  options: RequireScopesOptions = {},
+  options: CheckScopesOptions = {},
 ): (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void {
-  const check = scopeCheck(scopes, options)
+  const check = checkScopes(scopes, options)
   return (request, reply, done) => {
     try {
       check(request.auth)
@@ -161,8 +161,8 @@ export type {
   StoreErrorMode,
 } from './rate-limit.js'
 export { cspReports, securityHeaders } from './headers.js'
-export type { CspReportsPluginOptions, SecurityHeadersPluginOptions } from './headers.js'
-export { palisadeHealth } from './health.js'
-export type { PalisadeHealthOptions } from './health.js'
+export type { CspReportsOptions, SecurityHeadersPluginOptions } from './headers.js'
+export { healthRoutes } from './health.js'
+export type { HealthRoutesOptions } from './health.js'
 export { gracefulShutdown, serverOptions } from './shutdown.js'
 export type { PalisadeServerOptions } from './shutdown.js'

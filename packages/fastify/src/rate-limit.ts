@@ -133,16 +133,16 @@ const plugin: FastifyPluginAsync<PalisadeFastifyRateLimitOptions> = async (fasti
  * @example
  * ```ts
  * import Fastify from 'fastify'
- * import palisade, { rateLimit } from '@palisade/fastify'
+ * import { auth, rateLimit } from '@palisade/fastify'
  *
  * const app = Fastify({ trustProxy: 1 })
- * await app.register(palisade, { authenticator })
+ * await app.register(auth, { authenticator })
  * await app.register(rateLimit, { limit: 600, windowMs: 60_000 })
  * app.get('/healthz', { config: { auth: false, rateLimit: false } }, async () => ({ status: 'pass' }))
  * app.post('/api/bulk', { config: { rateLimit: { cost: 10 } } }, bulkImport)
  * ```
  */
-export const rateLimit = fp(plugin, { fastify: '5.x', name: '@palisade/fastify-rate-limit' })
+export const rateLimit = fp(plugin, { fastify: '5.x', name: '@palisade/fastify/rate-limit' })
 
 export { MemoryStore, RedisStore } from '@palisade/http'
 export type {

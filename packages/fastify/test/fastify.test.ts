@@ -5,7 +5,7 @@ import { createVerifier } from '@palisade/jwt'
 import type { AuthInfo } from '@palisade/jwt'
 import type { ConformanceTarget, DevIssuer } from '@palisade/testing'
 import { conformanceCases, probe, startDevIssuer } from '@palisade/testing'
-import palisade, { requireScopes } from '../src/index.js'
+import defaultPlugin, { auth, requireScopes } from '../src/index.js'
 
 let issuer: DevIssuer
 let app: FastifyInstance
@@ -14,7 +14,7 @@ let target: ConformanceTarget
 beforeAll(async () => {
   issuer = await startDevIssuer()
   app = Fastify()
-  await app.register(palisade, {
+  await app.register(auth, {
     authenticator: createVerifier({
       issuer: issuer.issuer,
       audience: 'api',
@@ -51,6 +51,10 @@ describe('conformance', () => {
 })
 
 describe('@palisade/fastify', () => {
+  it('exports the auth plugin by name and as the default export', () => {
+    expect(defaultPlugin).toBe(auth)
+  })
+
   it('requires scopes through a preHandler too', async () => {
     const read = await issuer.mint({ scope: 'read' })
     const admin = await issuer.mint({ scope: 'admin' })
@@ -70,7 +74,7 @@ describe('@palisade/fastify', () => {
 
   it('protects only routes that ask for it when protectByDefault is false', async () => {
     const optIn = Fastify()
-    await optIn.register(palisade, {
+    await optIn.register(auth, {
       authenticator: createVerifier({
         issuer: issuer.issuer,
         audience: 'api',
@@ -87,7 +91,7 @@ describe('@palisade/fastify', () => {
 
   it('refuses bad scope options when a route is added, not per request', async () => {
     const bad = Fastify()
-    await bad.register(palisade, {
+    await bad.register(auth, {
       authenticator: createVerifier({
         issuer: issuer.issuer,
         audience: 'api',
@@ -102,7 +106,7 @@ describe('@palisade/fastify', () => {
 
   it('validates its options when registered', async () => {
     // @ts-expect-error -- not an authenticator
-    await expect(Fastify().register(palisade, { authenticator: {} }).ready()).rejects.toThrow(
+    await expect(Fastify().register(auth, { authenticator: {} }).ready()).rejects.toThrow(
       '"authenticator" option',
     )
   })

@@ -1,15 +1,15 @@
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { createHealth } from '@palisade/health'
-import { palisadeHealth } from '../src/index.js'
+import { healthRoutes } from '../src/index.js'
 
 // What the probes answer, byte for byte and identically on Express, Fastify and Koa, is checked
 // by the repository's test/adapter-health.test.ts, which runs one service on each framework.
-describe('palisadeHealth (Fastify)', () => {
+describe('healthRoutes (Fastify)', () => {
   it('refuses anything but a createHealth() instance when registered', async () => {
     const other = Fastify()
     // @ts-expect-error -- not a Health
-    await expect(other.register(palisadeHealth, { health: {} }).ready()).rejects.toThrow(
+    await expect(other.register(healthRoutes, { health: {} }).ready()).rejects.toThrow(
       '"health" option',
     )
     await other.close()
@@ -20,7 +20,7 @@ describe('palisadeHealth (Fastify)', () => {
     const own = createHealth({ trustLoopback: false })
     await other.register(
       async (scope) => {
-        await scope.register(palisadeHealth, { health: own })
+        await scope.register(healthRoutes, { health: own })
       },
       { prefix: '/ops' },
     )
@@ -36,7 +36,7 @@ describe('palisadeHealth (Fastify)', () => {
   it('adds each probe with and without a trailing slash, for GET and HEAD', async () => {
     const app = Fastify()
     const own = createHealth({ trustLoopback: false })
-    await app.register(palisadeHealth, { health: own })
+    await app.register(healthRoutes, { health: own })
     await app.ready()
     for (const url of ['/healthz', '/healthz/', '/readyz', '/readyz/', '/startupz', '/startupz/']) {
       expect(app.hasRoute({ method: 'GET', url })).toBe(true)

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createVerifier } from '@palisade/jwt'
 import { startDevIssuer } from '@palisade/testing'
 import type { DevIssuer } from '@palisade/testing'
-import palisade, { rateLimit } from '../src/index.js'
+import { auth, rateLimit } from '../src/index.js'
 import type { RateLimitOptions } from '../src/index.js'
 import type { FastifyRequest } from 'fastify'
 
@@ -64,7 +64,7 @@ describe('rateLimit plugin for Fastify', () => {
   it('keys authenticated requests by token subject when registered after the auth plugin', async () => {
     const app = Fastify()
     apps.add(app)
-    await app.register(palisade, {
+    await app.register(auth, {
       authenticator: createVerifier({
         issuer: issuer.issuer,
         audience: 'api',

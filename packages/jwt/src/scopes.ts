@@ -26,8 +26,8 @@ export function scopesOf(claims: Readonly<Record<string, unknown>>): string[] {
   return [...found]
 }
 
-/** Options of {@link requireScopes}. */
-export interface RequireScopesOptions {
+/** Options of {@link checkScopes}. */
+export interface CheckScopesOptions {
   /**
    * `'all'`: every listed scope is required; `'any'`: one of them is enough.
    * @default 'all'
@@ -43,7 +43,7 @@ export interface RequireScopesOptions {
 const OPTIONS = Object.keys({
   mode: true,
   realm: true,
-} satisfies Record<keyof RequireScopesOptions, true>)
+} satisfies Record<keyof CheckScopesOptions, true>)
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
@@ -55,14 +55,14 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
  *
  * @example
  * ```ts
- * const adminOnly = requireScopes('admin')
+ * const adminOnly = checkScopes('admin')
  * adminOnly(auth) // throws JwtError PALISADE_JWT_INSUFFICIENT_SCOPE without `admin`
- * const readers = requireScopes(['read', 'admin'], { mode: 'any' })
+ * const readers = checkScopes(['read', 'admin'], { mode: 'any' })
  * ```
  */
-export function requireScopes(
+export function checkScopes(
   scopes: string | readonly string[],
-  options: RequireScopesOptions = {},
+  options: CheckScopesOptions = {},
 ): (auth: AuthInfo | undefined) => void {
   const list = typeof scopes === 'string' ? scopes.split(' ').filter((s) => s !== '') : [...scopes]
   if (!Array.isArray(list) || list.length === 0) {
@@ -75,7 +75,7 @@ export function requireScopes(
       )
     }
   }
-  if (isObject(options)) checkOptionNames(options, OPTIONS, 'requireScopes()')
+  if (isObject(options)) checkOptionNames(options, OPTIONS, 'checkScopes()')
   const mode = options.mode ?? 'all'
   if ((mode as unknown) !== 'all' && (mode as unknown) !== 'any')
     throw new TypeError('"mode" option must be "all" or "any"')

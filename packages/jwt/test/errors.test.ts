@@ -1,6 +1,6 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { JwtError, errorResponse, requireScopes } from '../src/index.js'
+import { JwtError, checkScopes, errorResponse } from '../src/index.js'
 import type { AuthInfo, JwtErrorCode } from '../src/index.js'
 
 // Every code, with the status and public description a client sees; the Record type makes the
@@ -82,13 +82,13 @@ describe('JwtError', () => {
   })
 })
 
-describe('requireScopes errors', () => {
+describe('checkScopes errors', () => {
   const auth = { disabled: false, scopes: ['read'] } as unknown as AuthInfo
 
   it('refuses a missing scope with the public text, the scopes named in detail', () => {
     let caught: unknown
     try {
-      requireScopes(['admin', 'audit'])(auth)
+      checkScopes(['admin', 'audit'])(auth)
     } catch (error) {
       caught = error
     }
@@ -104,7 +104,7 @@ describe('requireScopes errors', () => {
   it('refuses a check with no authentication before it with the public text', () => {
     let caught: unknown
     try {
-      requireScopes('admin')(undefined)
+      checkScopes('admin')(undefined)
     } catch (error) {
       caught = error
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '@palisade/config'
-import { authEnvSchema, authFromConfig, authFromEnv, requireScopes } from '../src/index.js'
+import { authEnvSchema, authFromConfig, authFromEnv, checkScopes } from '../src/index.js'
 import type { Logger } from '../src/index.js'
 
 // The casts stand for plain JavaScript, or an options object typed loosely: how an unknown
@@ -26,19 +26,19 @@ const ENABLED = {
 }
 const DISABLED = { NODE_ENV: 'development', ENABLE_AUTH_MIDDLEWARE: 'false' }
 
-describe('requireScopes() option names', () => {
+describe('checkScopes() option names', () => {
   it('refuses an unknown option, suggesting the known one', () => {
-    expect(messageOf(() => requireScopes('admin', loose({ modes: 'any' })))).toBe(
-      'unknown option "modes" in requireScopes(): did you mean "mode"?',
+    expect(messageOf(() => checkScopes('admin', loose({ modes: 'any' })))).toBe(
+      'unknown option "modes" in checkScopes(): did you mean "mode"?',
     )
-    expect(messageOf(() => requireScopes(['read', 'write'], loose({ any: true })))).toMatch(
-      /^unknown option "any" in requireScopes\(\)/,
+    expect(messageOf(() => checkScopes(['read', 'write'], loose({ any: true })))).toMatch(
+      /^unknown option "any" in checkScopes\(\)/,
     )
   })
 
   it('accepts its options, undefined meaning the default', () => {
-    expect(() => requireScopes('admin', { mode: 'any', realm: 'orders' })).not.toThrow()
-    expect(() => requireScopes('admin', { mode: undefined, realm: undefined })).not.toThrow()
+    expect(() => checkScopes('admin', { mode: 'any', realm: 'orders' })).not.toThrow()
+    expect(() => checkScopes('admin', { mode: undefined, realm: undefined })).not.toThrow()
   })
 })
 

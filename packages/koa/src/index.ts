@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa'
-import { errorResponse, requireScopes as scopeCheck } from '@palisade/jwt'
-import type { AuthInfo, Authenticator, RequireScopesOptions } from '@palisade/jwt'
+import { checkScopes, errorResponse } from '@palisade/jwt'
+import type { AuthInfo, Authenticator, CheckScopesOptions } from '@palisade/jwt'
 
 /** What `auth()` puts on `ctx.state`. */
 export interface AuthState {
@@ -65,9 +65,9 @@ export function auth(authenticator: Authenticator): Middleware<AuthState> {
  */
 export function requireScopes(
   scopes: string | readonly string[],
-  options: RequireScopesOptions = {},
+  options: CheckScopesOptions = {},
 ): Middleware<AuthState> {
-  const check = scopeCheck(scopes, options)
+  const check = checkScopes(scopes, options)
   return async (ctx, next: Next) => {
     try {
       check(ctx.state.auth)

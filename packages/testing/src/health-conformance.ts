@@ -126,7 +126,7 @@ const RATE_LIMIT_HEADERS = [
 
 /**
  * The cross-framework suite of the health routes (`healthRoutes()` on Express and Koa, the
- * `palisadeHealth` plugin on Fastify): the same probe requests must get the same status codes,
+ * `healthRoutes` plugin on Fastify): the same probe requests must get the same status codes,
  * headers and bodies from every adapter. The service under test mounts the routes of a started
  * `createHealth()` before its authentication and rate limiting. Run each case with your test
  * runner.
