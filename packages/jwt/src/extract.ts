@@ -62,8 +62,8 @@ export function extractToken(request: RequestLike, sources: TokenSources): strin
     new JwtError('PALISADE_JWT_INVALID_REQUEST', message, { realm })
   if (repeatsAuthorization(request))
     throw invalid('the Authorization header is sent more than once')
-  const authorization = single(request.headers['authorization'])
-  if (authorization === null) throw invalid('the Authorization header is sent more than once')
+  // Never null here: repeatsAuthorization() refused an array of several values above.
+  const authorization = single(request.headers['authorization']) ?? undefined
   const inQuery = hasQueryToken(request.url)
   let token: string | undefined
   let found = 0
