@@ -169,6 +169,20 @@ function run(
   })
 }
 
+/** Makes `dir` an ESM project named `name` and `npm install`s `specs` into it (scripts off). */
+async function installProject(dir: string, name: string, specs: readonly string[]): Promise<void> {
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ name, private: true, type: 'module' }, null, 2)}\n`,
+  )
+  const install = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...specs],
+    { cwd: dir, env: consumerEnv(), timeout: 540_000 },
+  )
+  if (install.code !== 0) throw new Error(`npm install failed\n${describeRun(install)}`)
+}
+
 function describeRun(result: RunResult): string {
   const parts = [`$ ${result.command}`, `exit code: ${String(result.code)}`]
   if (result.signal) parts.push(`signal: ${result.signal}`)
@@ -278,26 +292,13 @@ beforeAll(async () => {
 
   // 2. Install every tarball in one `npm install`, so the @palisade/* dependencies between them
   //    (0.0.0, not on the registry) resolve to each other.
-  writeFileSync(
-    join(consumerDir, 'package.json'),
-    `${JSON.stringify({ name: 'palisade-packaging-consumer', private: true, type: 'module' }, null, 2)}\n`,
-  )
-  const install = await run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--ignore-scripts',
-      ...packages.map((pkg) => tarballs.get(pkg.name)!),
-      // A TypeScript user installs every peer, optional ones (framework types) included.
-      ...peersOf(packages),
-      `typescript@${TYPESCRIPT_VERSION}`,
-      `@types/node@${TYPES_NODE_RANGE}`,
-    ],
-    { cwd: consumerDir, env: consumerEnv(), timeout: 540_000 },
-  )
-  if (install.code !== 0) throw new Error(`npm install failed\n${describeRun(install)}`)
+  await installProject(consumerDir, 'palisade-packaging-consumer', [
+    ...packages.map((pkg) => tarballs.get(pkg.name)!),
+    // A TypeScript user installs every peer, optional ones (framework types) included.
+    ...peersOf(packages),
+    `typescript@${TYPESCRIPT_VERSION}`,
+    `@types/node@${TYPES_NODE_RANGE}`,
+  ])
 
   // 3. Consumer files, one set per entry point of the installed (= published) manifest.
   for (const pkg of packages) {
@@ -685,23 +686,7 @@ describe('the oldest framework majors the adapters declare', () => {
   beforeAll(async () => {
     const dir = join(tmp, 'oldest-majors')
     mkdirSync(dir)
-    writeFileSync(
-      join(dir, 'package.json'),
-      `${JSON.stringify({ name: 'palisade-oldest-majors', private: true, type: 'module' }, null, 2)}\n`,
-    )
-    const install = await run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--ignore-scripts',
-        ...[...tarballs.values()],
-        ...OLDEST_MAJORS,
-      ],
-      { cwd: dir, env: consumerEnv(), timeout: 540_000 },
-    )
-    if (install.code !== 0) throw new Error(`npm install failed\n${describeRun(install)}`)
+    await installProject(dir, 'palisade-oldest-majors', [...tarballs.values(), ...OLDEST_MAJORS])
     writeFileSync(join(dir, 'service.mjs'), OLDEST_MAJORS_SERVICE)
     oldest = await run('node', ['service.mjs'], {
       cwd: dir,
